@@ -14,18 +14,27 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
+# The whole chapter under the book profile (judged) and stock fastai (its drift), into reproduction/.
 reproduce: install
-	$(BIN)/collab-fastai sizes --profile book
-	$(BIN)/collab-fastai sizes --profile fastai
+	$(BIN)/collab-fastai reproduce --profile both --out reproduction
 
-# The notebooks in nbs/ are the source: export them, and fail if that changed collab_fastai/.
+# Seconds per epoch (stock loader, fast loader, plain PyTorch) and the full chapter's wall time, into bench.json.
+bench: install
+	$(BIN)/collab-fastai bench --out bench.json
+
+# The notebooks in nbs/ are the source: export them, and fail if that changed anything in collab_fastai/.
 export: install
 	$(BIN)/nbdev-export
 
-check-export: export
-	@if [ -n "$$(git status --porcelain -- collab_fastai)" ]; then \
-	  echo "nbdev-export changed collab_fastai/ (edit the notebooks in nbs/, then run 'make export' and commit):"; \
-	  git status --short -- collab_fastai; exit 1; fi
+check-export: install
+	@find collab_fastai -type f -name '*.py' | sort | xargs md5sum > .export-before
+	@$(BIN)/nbdev-export
+	@find collab_fastai -type f -name '*.py' | sort | xargs md5sum > .export-after
+	@if ! cmp -s .export-before .export-after; then \
+	  echo "nbdev-export changed collab_fastai/: edit the notebooks in nbs/, never the exported files; run 'make export' and commit:"; \
+	  diff .export-before .export-after; rm -f .export-before .export-after; exit 1; fi
+	@rm -f .export-before .export-after
+	@echo "nbdev-export: collab_fastai/ is in sync with nbs/"
 
 test: check-export
 	$(BIN)/pytest

@@ -1,0 +1,73 @@
+"The chapter's models and experiments: shapes, the seed protocol, and the fast loader's bit-identical batches and losses."
+import math, pytest, torch
+from fastai.collab import get_emb_sz
+from collab_fastai.data import collab_dls
+from collab_fastai.models import *
+from collab_fastai.experiments import *
+from collab_fastai.fast import *
+
+def losses(run): return [(e['train_loss'], e['valid_loss']) for e in run.epochs]
+
+def test_models_shapes_and_ranges():
+    x = torch.tensor([[0, 1], [3, 4], [2, 0]])
+    for m, shape in [(DotProduct(4, 5, 3), (3,)), (DotProduct(4, 5, 3, y_range=(0, 5.5)), (3,)),
+                     (DotProductBias(4, 5, 3), (3, 1)), (DotProductBiasParams(4, 5, 3), (3,)),
+                     (CollabNN((4, 3), (5, 6)), (3, 1))]:
+        assert tuple(m(x).shape) == shape
+        if getattr(m, 'y_range', None): assert ((m(x) > 0) & (m(x) < 5.5)).all()
+
+def test_collab_nn_parameters_on_the_books_sizes():
+    m = CollabNN((944, 74), (1635, 101))
+    assert sum(p.numel() for p in m.parameters()) == 944*74 + 1635*101 + 175*100 + 100 + 100 + 1
+    assert m.layers[0].in_features == 175 and m.layers[2].out_features == 1
+
+def test_create_params_init():
+    torch.manual_seed(0)
+    p = create_params([2000, 50])
+    assert p.requires_grad and abs(p.mean().item()) < 1e-3 and abs(p.std().item() - 0.01) < 5e-4
+
+def test_unknown_experiment():
+    with pytest.raises(UsageError, match='choose from dot_product, dot_product_y_range'): get_experiment('dot')
+
+def test_epochs_must_be_positive(synthetic_ratings):
+    with pytest.raises(UsageError, match='at least 1'): run_experiment('collab_nn', synthetic_ratings, epochs=0)
+
+@pytest.mark.parametrize('name', list(EXPERIMENTS))
+def test_every_experiment_trains_and_reruns_identically(synthetic_ratings, name):
+    a, b = [run_experiment(name, synthetic_ratings, seed=3, epochs=2, bar=False, echo=lambda e: None) for _ in range(2)]
+    assert [e['epoch'] for e in a.epochs] == [0, 1]
+    assert all(math.isfinite(v) and v > 0 for e in a.epochs for v in (e['train_loss'], e['valid_loss'], e['seconds']))
+    assert losses(a) == losses(b)
+
+@pytest.mark.parametrize('profile', ['book', 'fastai'])
+@pytest.mark.parametrize('name', list(EXPERIMENTS))
+def test_fast_and_stock_loaders_give_identical_losses(synthetic_ratings, name, profile):
+    fast, stock = [run_experiment(name, synthetic_ratings, profile, seed=4, epochs=2, loader=l, bar=False, echo=lambda e: None)
+                   for l in ('fast', 'stock')]
+    assert losses(fast) == losses(stock)
+
+def epochs_of_batches(dls, n=2):
+    "All batches of `n` training epochs, then the validation batches"
+    return [b for _ in range(n) for b in dls.train] + list(dls.valid)
+
+@pytest.mark.parametrize('profile', ['book', 'fastai'])
+def test_fast_loader_batches_and_api(synthetic_ratings, profile):
+    # each loader is built (seeded) and drained before the next: TabWeightedDL draws from numpy's global generator
+    fast = collab_dls(synthetic_ratings, profile, seed=2, bs=16, dl_type=loader_type(profile, 'fast'))
+    fast_batches = epochs_of_batches(fast)
+    stock = collab_dls(synthetic_ratings, profile, seed=2, bs=16)
+    stock_batches = epochs_of_batches(stock)
+    assert isinstance(fast.train, type(stock.train)) and fast.classes == stock.classes and get_emb_sz(fast) == get_emb_sz(stock)
+    assert len(fast_batches) == len(stock_batches)
+    for (xf, yf), (xs, ys) in zip(fast_batches, stock_batches):
+        assert torch.equal(xf, xs) and torch.equal(yf, ys) and xf.dtype == xs.dtype and yf.dtype == ys.dtype
+    assert fast.one_batch()[0].shape == (16, 2)
+    fast.show_batch(max_n=2)  # decodes through ReadTabTensors
+
+def test_unknown_loader():
+    with pytest.raises(ValueError, match='choose from fast, stock'): loader_type('book', 'turbo')
+
+def test_epoch_lines_without_a_terminal(synthetic_ratings, capsys):
+    run_experiment('dot_product_bias', synthetic_ratings, epochs=2, bar=False)
+    out = capsys.readouterr().out
+    assert out.count('\n') == 2 and out.startswith('epoch 0  train_loss ')
