@@ -13,11 +13,12 @@ from .fast import LOADERS
 import collab_fastai.reproduce as rp
 import collab_fastai.bench as bn
 import collab_fastai.interpret as it
+import collab_fastai.exercises as ex
 from .experiments import run_experiment
 
 # %% auto #0
 __all__ = ['Profile', 'ExperimentName', 'LoaderName', 'sizes', 'reproduce', 'train', 'similar', 'recommend', 'biases', 'pca',
-           'bench', 'main']
+           'check', 'bench', 'main']
 
 # %% ../nbs/09_cli.ipynb #8b73f449
 def _quiet():
@@ -156,7 +157,24 @@ def pca(
     df = it.pca_map(learn, _load(data, unverified), out)
     print(f"wrote {out}: the first 50 of {len(df)} titles")
 
-# %% ../nbs/09_cli.ipynb #b96aea7d
+# %% ../nbs/09_cli.ipynb #12adfe77
+@call_parse
+def check(
+    model:str=None, # your class, as module:Class or file.py:Class
+    experiment:ExperimentName='dot_product_bias_wd', # the book's experiment to train it as
+    profile:Profile='book', # 'book' or 'fastai'
+    seed:int=1, # seed of the split, the shuffle and the initial weights
+    data:str=None, # ml-100k.zip or its extracted folder (default: $COLLAB_FASTAI_DATA, else download)
+    unverified:store_true=False, # use data whose checksums differ from the genuine MovieLens 100k
+):
+    "Train your own model class as the book trains an experiment, and compare with the book"
+    _quiet()
+    if model is None: raise UsageError("--model is required: your class as module:Class or file.py:Class")
+    cls = ex.load_class(model)
+    res = ex.check_against_book(cls, experiment, _load(data, unverified), profile=profile, seed=seed)
+    return 1 if res['passed'] is False else 0
+
+# %% ../nbs/09_cli.ipynb #cc6584f1
 @call_parse
 def bench(
     runs:int=3, # runs of each way per experiment (the median is reported)
@@ -170,9 +188,9 @@ def bench(
     res = bn.bench(runs, epochs, chapter=not no_chapter, out=out, data=data, echo=lambda s: print(s, file=sys.stderr, flush=True))
     print(res['table'])
 
-# %% ../nbs/09_cli.ipynb #61b29778
+# %% ../nbs/09_cli.ipynb #70d067c2
 def _commands(): return dict(sizes=sizes, reproduce=reproduce, train=train, similar=similar, recommend=recommend,
-                             biases=biases, pca=pca, bench=bench)
+                             biases=biases, pca=pca, check=check, bench=bench)
 
 def _usage()->str:
     cmds = _commands()
@@ -180,7 +198,7 @@ def _usage()->str:
     lines = [f"  {n:<{w}}  {f.__doc__}" for n,f in cmds.items()]
     return "usage: collab-fastai COMMAND [options]   (collab-fastai COMMAND -h for its options)\n\ncommands:\n" + '\n'.join(lines)
 
-# %% ../nbs/09_cli.ipynb #6dd73f74
+# %% ../nbs/09_cli.ipynb #3a3d4636
 def main()->int:
     "Entry point of the `collab-fastai` console script"
     cmds,args = _commands(),sys.argv[1:]

@@ -135,6 +135,7 @@ def run_experiment(
     loader:str='fast', # 'fast': pre-built batch tensors and quick callback dispatch (same numbers); 'stock': fastai's own
     echo:Callable|None=None, # called with each finished epoch's record
     bar:bool|None=None, # fastai's progress bar (default: in a notebook or a terminal); else one line per epoch
+    learner:Callable|None=None, # builds the `Learner` from the `DataLoaders` instead of the experiment's own
 )->Run:
     "Train the experiment `name` under the seed protocol and return its `Run`"
     exp = get_experiment(name)
@@ -142,7 +143,7 @@ def run_experiment(
     if epochs < 1: raise UsageError(f"epochs must be at least 1, not {epochs}")
     dls = collab_dls(ratings, profile, seed=seed, dl_type=loader_type(profile, loader))
     set_seed(seed, reproducible=True)
-    learn = exp.learner(dls)
+    learn = ifnone(learner, exp.learner)(dls)
     log = EpochLog(echo)
     with epoch_lines(learn, log, bar): learn.fit_one_cycle(epochs, exp.lr, wd=exp.wd, cbs=[log]+fit_cbs(loader))
     return Run(name, profile, seed, log.epochs, learn)

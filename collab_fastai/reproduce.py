@@ -15,9 +15,9 @@ from .fast import LOADERS
 
 # %% auto #0
 __all__ = ['BOOK_LOSSES', 'BOOK_EMB_SZ', 'BOOK_CLASSES', 'FASTAI_EMB_SZ', 'BOOK_INTERPRETATION', 'TOLERANCES', 'FINAL_ONLY',
-           'PROFILE_CHOICES', 'PROFILE_EXPLANATION', 'check_run', 'passed', 'check_claims', 'seed_band', 'book_in_band',
-           'write_atomic', 'check_args', 'environment', 'plot_experiment', 'overall', 'reproduce', 'summary_table',
-           'report_md', 'write_results']
+           'PROFILE_CHOICES', 'PROFILE_EXPLANATION', 'check_run', 'passed', 'compare_table', 'check_claims',
+           'seed_band', 'book_in_band', 'write_atomic', 'check_args', 'environment', 'plot_experiment', 'overall',
+           'reproduce', 'summary_table', 'report_md', 'write_results']
 
 # %% ../nbs/03_reproduce.ipynb #15454126
 BOOK_LOSSES = {
@@ -71,7 +71,18 @@ def passed(checks:list)->bool|None:
     judged = [c['passed'] for c in checks if c['passed'] is not None]
     return all(judged) if judged else None
 
-# %% ../nbs/03_reproduce.ipynb #06de4b86
+# %% ../nbs/03_reproduce.ipynb #286f1893
+def compare_table(name:str, epochs:list)->pd.DataFrame:
+    "A run's per-epoch losses beside the book's for experiment `name`"
+    book = BOOK_LOSSES[name]
+    rows = []
+    for e in epochs:
+        bt,bv = book[e['epoch']] if e['epoch'] < len(book) else (np.nan, np.nan)
+        rows.append(dict(epoch=e['epoch'], train_loss=e['train_loss'], book_train=bt, valid_loss=e['valid_loss'], book_valid=bv,
+                         valid_diff=e['valid_loss']-bv))
+    return pd.DataFrame(rows).round(4)
+
+# %% ../nbs/03_reproduce.ipynb #560c0479
 def _claim(name, ok, detail): return dict(name=name, passed=bool(ok), detail=detail)
 
 def check_claims(runs:dict)->list:
@@ -97,7 +108,7 @@ def check_claims(runs:dict)->list:
             ', '.join(f"{k} {fin[k]:.4f}" for k in nns) + f" vs dot_product_bias_wd {ref:.4f}"))
     return res
 
-# %% ../nbs/03_reproduce.ipynb #eb13cd11
+# %% ../nbs/03_reproduce.ipynb #e107026a
 def seed_band(runs:list)->dict:
     "Mean, standard deviation, min and max per epoch of several runs' losses"
     res = {}
@@ -115,7 +126,7 @@ def book_in_band(name:str, band:dict)->list:
         res.append(dict(epoch=i, book=book, inside=bool(b['min'][i] <= book <= b['max'][i]), z=round(z, 2)))
     return res
 
-# %% ../nbs/03_reproduce.ipynb #b24f0e92
+# %% ../nbs/03_reproduce.ipynb #eb1e35c5
 def write_atomic(path:Path, data:str|bytes|Callable):
     "Write `data` (text, bytes, or a function of a file name) to `path` through a temporary file and a rename"
     path = Path(path)
@@ -129,7 +140,7 @@ def write_atomic(path:Path, data:str|bytes|Callable):
         if os.path.exists(tmp): os.remove(tmp)
     return path
 
-# %% ../nbs/03_reproduce.ipynb #6e790449
+# %% ../nbs/03_reproduce.ipynb #a0eb486a
 PROFILE_CHOICES = ('book', 'fastai', 'both')
 
 def check_args(experiments, profile:str, epochs:int|None, seeds:int, out)->tuple:
@@ -147,7 +158,7 @@ def check_args(experiments, profile:str, epochs:int|None, seeds:int, out)->tuple
     except OSError as e: raise UsageError(f"cannot write the output folder {out}: {e.strerror or e}. Choose another with --out.") from None
     return list(dict.fromkeys(names)), (['book','fastai'] if profile=='both' else [profile]), out
 
-# %% ../nbs/03_reproduce.ipynb #f637f814
+# %% ../nbs/03_reproduce.ipynb #62ad1c68
 def environment(data_path:Path|None=None)->dict:
     "Versions, platform and data checksums of this run"
     env = dict(python=platform.python_version(), fastai=fastai.__version__, torch=torch.__version__, pandas=pd.__version__,
@@ -155,7 +166,7 @@ def environment(data_path:Path|None=None)->dict:
     if data_path is not None: env['data_checksums'] = {n: md5sum(Path(data_path)/n) for n in ML_100K_MD5}
     return env
 
-# %% ../nbs/03_reproduce.ipynb #51e30ccd
+# %% ../nbs/03_reproduce.ipynb #38d569f9
 def plot_experiment(name:str, profiles:dict, fname:Path):
     "PNG at `fname` of `name`'s curves for each profile in `profiles` (profile -> experiment result) over the book's"
     import matplotlib; matplotlib.use('Agg')
@@ -181,7 +192,7 @@ def plot_experiment(name:str, profiles:dict, fname:Path):
     plt.close(fig)
     return fname
 
-# %% ../nbs/03_reproduce.ipynb #c375a0ba
+# %% ../nbs/03_reproduce.ipynb #4a883f33
 def _epoch_echo(profile, name, n):
     "Print a finished epoch of `name` beside the book's numbers"
     book = BOOK_LOSSES[name]
@@ -192,7 +203,7 @@ def _epoch_echo(profile, name, n):
               f"valid_loss {e['valid_loss']:.4f}{bv}  {e['seconds']:.1f}s", flush=True)
     return echo
 
-# %% ../nbs/03_reproduce.ipynb #92860b34
+# %% ../nbs/03_reproduce.ipynb #1908616a
 def _run_one(name, ratings, profile, seeds, epochs, loader)->tuple:
     "Result dict of experiment `name` over `seeds` (the first is judged), and the embedding sizes of its DataLoaders"
     runs = []
@@ -212,7 +223,7 @@ def _run_one(name, ratings, profile, seeds, epochs, loader)->tuple:
                             runs=[[dict(train_loss=e['train_loss'], valid_loss=e['valid_loss']) for e in r] for r in runs])
     return res, emb_sz
 
-# %% ../nbs/03_reproduce.ipynb #cd312634
+# %% ../nbs/03_reproduce.ipynb #fadc7260
 def overall(results:dict)->bool|None:
     "Did everything judged pass (`None`: nothing was judged)? Only the `book` profile is judged when it ran"
     profs = results['profiles']
@@ -221,7 +232,7 @@ def overall(results:dict)->bool|None:
     verdicts += [c['passed'] for p in judged for c in profs[p]['claims']]
     return passed([dict(passed=v) for v in verdicts])
 
-# %% ../nbs/03_reproduce.ipynb #7752241c
+# %% ../nbs/03_reproduce.ipynb #8bbb8a85
 def reproduce(
     experiments:str|list|None=None, # names, a list or comma-separated (default: all eight)
     profile:str='book', # 'book', 'fastai' or 'both'
@@ -256,7 +267,7 @@ def reproduce(
     write_results(results, out)
     return results
 
-# %% ../nbs/03_reproduce.ipynb #13e1af9b
+# %% ../nbs/03_reproduce.ipynb #dcf7cf87
 _V = {True:'PASS', False:'FAIL', None:'-'}
 _OVERALL = {True:'PASS', False:'FAIL', None:'not judged (the book trains 5 epochs)'}
 
@@ -276,7 +287,7 @@ def summary_table(results:dict)->str:
     lines.append(f"overall: {_OVERALL[results['passed']]}")
     return '\n'.join(lines)
 
-# %% ../nbs/03_reproduce.ipynb #662b9348
+# %% ../nbs/03_reproduce.ipynb #734cd8af
 PROFILE_EXPLANATION = """\
 Why the `fastai` profile differs from the book. fastai changed twice under the chapter (fastbook issue #304,
 fastai PR #3995):
@@ -308,7 +319,7 @@ def _seed_rows(name, r)->list:
                     f"| {'yes' if o['inside'] else 'no'} | {o['z']:+.2f} |")
     return rows
 
-# %% ../nbs/03_reproduce.ipynb #e5423800
+# %% ../nbs/03_reproduce.ipynb #902825f6
 def report_md(results:dict)->str:
     "The reproduction report in Markdown"
     st,env,profs = results['settings'],results['environment'],results['profiles']
@@ -342,7 +353,7 @@ def report_md(results:dict)->str:
     L_ += ["## Environment", "", "```", json.dumps(env, indent=1), "```", ""]
     return '\n'.join(L_)
 
-# %% ../nbs/03_reproduce.ipynb #5320c295
+# %% ../nbs/03_reproduce.ipynb #1843bdc3
 def write_results(results:dict, out:Path):
     "Write `results.json`, one PNG per experiment and `report.md` into `out`, each file whole"
     out = Path(out)
