@@ -114,7 +114,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                     'collab_fastai.fast.ReadTabTensors.encodes': ( 'fast.html#readtabtensors.encodes',
                                                                                    'collab_fastai/fast.py'),
                                     'collab_fastai.fast._check_loader': ('fast.html#_check_loader', 'collab_fastai/fast.py'),
-                                    'collab_fastai.fast.fit_cbs': ('fast.html#fit_cbs', 'collab_fastai/fast.py'),
+                                    'collab_fastai.fast.fast_fit': ('fast.html#fast_fit', 'collab_fastai/fast.py'),
                                     'collab_fastai.fast.loader_type': ('fast.html#loader_type', 'collab_fastai/fast.py')},
             'collab_fastai.interpret': { 'collab_fastai.interpret.ModelFileError': ( 'interpret.html#modelfileerror',
                                                                                      'collab_fastai/interpret.py'),

@@ -10,7 +10,7 @@ from fastai.collab import *
 from fastai.tabular.all import *
 from .data import *
 from .models import *
-from .fast import loader_type, fit_cbs
+from .fast import loader_type, fast_fit
 
 # %% auto #0
 __all__ = ['EXPERIMENTS', 'dot_product', 'dot_product_y_range', 'dot_product_bias', 'dot_product_bias_params', 'collab_nn',
@@ -132,7 +132,7 @@ def run_experiment(
     profile:str='book', # DataLoaders profile: 'book' or 'fastai'
     seed:int=1, # seed of the split, the shuffle and the initial weights
     epochs:int|None=None, # epochs to train (default: the book's 5)
-    loader:str='fast', # 'fast': pre-built batch tensors and quick callback dispatch (same numbers); 'stock': fastai's own
+    loader:str='fast', # 'fast': pre-built batch tensors, quick dispatch (`fast_fit`), the same numbers; 'stock': fastai's own
     echo:Callable|None=None, # called with each finished epoch's record
     bar:bool|None=None, # fastai's progress bar (default: in a notebook or a terminal); else one line per epoch
     learner:Callable|None=None, # builds the `Learner` from the `DataLoaders` instead of the experiment's own
@@ -145,5 +145,5 @@ def run_experiment(
     set_seed(seed, reproducible=True)
     learn = ifnone(learner, exp.learner)(dls)
     log = EpochLog(echo)
-    with epoch_lines(learn, log, bar): learn.fit_one_cycle(epochs, exp.lr, wd=exp.wd, cbs=[log]+fit_cbs(loader))
+    with epoch_lines(learn, log, bar), fast_fit(learn, loader): learn.fit_one_cycle(epochs, exp.lr, wd=exp.wd, cbs=log)
     return Run(name, profile, seed, log.epochs, learn)

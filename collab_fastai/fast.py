@@ -2,12 +2,13 @@
 
 # %% ../nbs/05_fast.ipynb #099a094c
 from __future__ import annotations
+from contextlib import contextmanager
 from fastai.collab import *
 from fastai.tabular.all import *
 
 # %% auto #0
-__all__ = ['LOADERS', 'ReadTabTensors', 'FastBatches', 'FastTabDataLoader', 'FastTabWeightedDL', 'QuickEvents', 'loader_type',
-           'fit_cbs']
+__all__ = ['LOADERS', 'ReadTabTensors', 'FastBatches', 'FastTabDataLoader', 'FastTabWeightedDL', 'QuickEvents', 'fast_fit',
+           'loader_type']
 
 # %% ../nbs/05_fast.ipynb #3cdf01d1
 class ReadTabTensors(ReadTabBatch):
@@ -44,16 +45,21 @@ class FastTabWeightedDL(FastBatches, TabWeightedDL):
 from fastai.callback.core import _events
 
 class QuickEvents(Callback):
-    "For the length of a fit, resolve the events each callback lacks to `noop`, skipping `GetAttr`'s slow fallback"
+    "For the length of a fit: the events each callback lacks resolved to `noop`, and the callbacks sorted once"
     order = -100
     def before_fit(self):
         self.patched = [(cb, ev) for cb in self.learn.cbs for ev in _events
                         if not hasattr(type(cb), ev) and ev not in cb.__dict__]
         for cb,ev in self.patched: cb.__dict__[ev] = noop
+        cbs = tuple(self.learn.cbs.sorted('order'))
+        def _call_one(event_name):
+            for cb in cbs: cb(event_name)
+        self.learn._call_one = _call_one  # shadows `Learner._call_one`, which sorts the callbacks at every event
 
     def after_fit(self):
         for cb,ev in self.patched: cb.__dict__.pop(ev, None)
         self.patched = []
+        self.learn.__dict__.pop('_call_one', None)
 
 # %% ../nbs/05_fast.ipynb #e9fd3fb1
 LOADERS = ('fast', 'stock')
@@ -61,12 +67,15 @@ LOADERS = ('fast', 'stock')
 def _check_loader(loader):
     if loader not in LOADERS: raise ValueError(f"unknown loader {loader!r}: choose from {', '.join(LOADERS)}")
 
+@contextmanager
+def fast_fit(learn:Learner, loader:str='fast'):
+    "For a fit with the `'fast'` loader: `QuickEvents`, and torch's subclass dispatch off; with `'stock'`, nothing"
+    _check_loader(loader)
+    if loader == 'stock': yield; return
+    with learn.added_cbs(QuickEvents()), torch._C.DisableTorchFunctionSubclass(): yield
+
+# %% ../nbs/05_fast.ipynb #a25318c7
 def loader_type(profile:str, loader:str='fast'):
     "The loader class for `profile`: the fast subclass of its own loader, or `None` for fastai's stock one"
     _check_loader(loader)
     return None if loader=='stock' else dict(book=FastTabDataLoader, fastai=FastTabWeightedDL)[profile]
-
-def fit_cbs(loader:str='fast')->list:
-    "Callbacks to add to a fit: `QuickEvents` with the fast loader, none with fastai's stock one"
-    _check_loader(loader)
-    return [] if loader=='stock' else [QuickEvents()]

@@ -1,5 +1,5 @@
 "Shared fixtures: the real MovieLens 100k (from $COLLAB_FASTAI_DATA or fastai's cache) and small synthetic ratings."
-import os, numpy as np, pandas as pd, pytest
+import os, sys, numpy as np, pandas as pd, pytest
 from collab_fastai.data import DataError, get_ml100k, load_ratings
 
 def _need_data(why):
@@ -34,3 +34,16 @@ def synthetic_ratings():
     users, movies = rng.integers(1, 31, n), rng.integers(1, 41, n)
     return pd.DataFrame(dict(user=users, movie=movies, rating=rng.integers(1, 6, n), timestamp=rng.integers(8e8, 9e8, n),
                              title=[f'Film {m} (19{50+m})' for m in movies]))
+
+@pytest.fixture
+def cli(capsys):
+    "Run `collab-fastai *args` in this process; returns (exit code, stdout, stderr)"
+    from collab_fastai.cli import main
+    def run(*args):
+        old, sys.argv = sys.argv, ['collab-fastai', *args]
+        try:
+            try: code = main()
+            except SystemExit as e: code = e.code
+        finally: sys.argv = old
+        return (code, *capsys.readouterr())
+    return run

@@ -1,28 +1,17 @@
 "The collab-fastai console script: argument errors, missing data, and the sizes it prints."
 import os, shutil, subprocess, sys, pytest
 from pathlib import Path
-from collab_fastai.cli import main
 
-def run(capsys, *args):
-    "Exit code, stdout and stderr of `collab-fastai *args`, run in this process"
-    old, sys.argv = sys.argv, ['collab-fastai', *args]
-    try:
-        try: code = main()
-        except SystemExit as e: code = e.code
-    finally: sys.argv = old
-    out, err = capsys.readouterr()
-    return code, out, err
-
-def test_no_command(capsys):
-    code, out, err = run(capsys)
+def test_no_command(cli):
+    code, out, err = cli()
     assert code == 2 and 'usage: collab-fastai COMMAND' in err
 
-def test_help(capsys):
-    code, out, err = run(capsys, '--help')
+def test_help(cli):
+    code, out, err = cli('--help')
     assert code == 0 and 'sizes' in out
 
-def test_unknown_command(capsys):
-    code, out, err = run(capsys, 'frobnicate')
+def test_unknown_command(cli):
+    code, out, err = cli('frobnicate')
     assert code == 2 and "unknown command 'frobnicate'" in err and 'sizes' in err
 
 @pytest.mark.parametrize('args, msg', [
@@ -30,16 +19,16 @@ def test_unknown_command(capsys):
     (['--seed', 'one'], "--seed: invalid"),
     (['--frobnicate'], 'unrecognized arguments: --frobnicate'),
 ])
-def test_sizes_bad_arguments(capsys, args, msg):
-    code, out, err = run(capsys, 'sizes', *args)
+def test_sizes_bad_arguments(cli, args, msg):
+    code, out, err = cli('sizes', *args)
     assert code == 2 and msg in err and out == ''
 
-def test_sizes_missing_data(capsys, tmp_path):
-    code, out, err = run(capsys, 'sizes', '--data', str(tmp_path/'nowhere.zip'))
+def test_sizes_missing_data(cli, tmp_path):
+    code, out, err = cli('sizes', '--data', str(tmp_path/'nowhere.zip'))
     assert code == 2 and 'does not exist' in err and 'COLLAB_FASTAI_DATA' in err and out == ''
 
-def test_sizes_book(capsys, ml100k):
-    code, out, err = run(capsys, 'sizes', '--data', str(ml100k))
+def test_sizes_book(cli, ml100k):
+    code, out, err = cli('sizes', '--data', str(ml100k))
     assert code == 0 and out == '[(944, 74), (1635, 101)]\n'
     assert f'data: {ml100k}' in err and '1635 titles' in err
 

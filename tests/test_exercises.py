@@ -6,7 +6,6 @@ from collab_fastai.data import collab_dls, DataError
 from collab_fastai.experiments import run_experiment, UsageError
 from collab_fastai.models import DotProductBias, CollabNN
 from collab_fastai.exercises import *
-from collab_fastai.cli import main
 
 def losses(epochs): return [(e['train_loss'], e['valid_loss']) for e in epochs]
 
@@ -87,22 +86,14 @@ def test_other_movielens_releases(tmp_path):
     assert m1.title.tolist() == ['Café (1996)']
     with pytest.raises(DataError, match='ratings.dat and movies.dat'): load_movielens(tmp_path)
 
-def run(capsys, *args):
-    old, sys.argv = sys.argv, ['collab-fastai', *args]
-    try:
-        try: code = main()
-        except SystemExit as e: code = e.code
-    finally: sys.argv = old
-    return (code, *capsys.readouterr())
-
-def test_check_cli_errors(capsys, tmp_path):
-    assert run(capsys, 'check')[0] == 2
-    code, out, err = run(capsys, 'check', '--model', 'nomodule_xyz:M')
+def test_check_cli_errors(cli, tmp_path):
+    assert cli('check')[0] == 2
+    code, out, err = cli('check', '--model', 'nomodule_xyz:M')
     assert code == 2 and 'importing nomodule_xyz failed' in err
-    code, out, err = run(capsys, 'check', '--model', 'collab_fastai.models:DotProductBias', '--experiment', 'nope')
+    code, out, err = cli('check', '--model', 'collab_fastai.models:DotProductBias', '--experiment', 'nope')
     assert code == 2 and "invalid choice: 'nope'" in err
 
 @pytest.mark.slow
-def test_check_cli_on_the_real_data(capsys, student_file, ml100k):
-    code, out, err = run(capsys, 'check', '--model', f'{student_file}:MyDotProductBias', '--data', str(ml100k))
+def test_check_cli_on_the_real_data(cli, student_file, ml100k):
+    code, out, err = cli('check', '--model', f'{student_file}:MyDotProductBias', '--data', str(ml100k))
     assert code == 0 and 'verdict: PASS' in out

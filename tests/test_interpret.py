@@ -1,10 +1,9 @@
 "Interpretation: biases, factors, similar titles, recommendations, the PCA map, model files and their errors."
-import sys, pytest, torch
+import pytest, torch
 import pandas as pd
 from pathlib import Path
 from collab_fastai.experiments import run_experiment, UsageError
 from collab_fastai.interpret import *
-from collab_fastai.cli import main
 
 @pytest.fixture(scope='module')
 def trained(synthetic_ratings):
@@ -70,19 +69,11 @@ def test_model_files(trained, tmp_path):
     (tmp_path/'bad.pkl').write_bytes(b'\x80\x04garbage')
     with pytest.raises(ModelFileError, match='not a readable fastai model export'): load_model(tmp_path/'bad.pkl')
 
-def run(capsys, *args):
-    old, sys.argv = sys.argv, ['collab-fastai', *args]
-    try:
-        try: code = main()
-        except SystemExit as e: code = e.code
-    finally: sys.argv = old
-    return (code, *capsys.readouterr())
-
-def test_cli_on_a_saved_model(trained, tmp_path, capsys):
+def test_cli_on_a_saved_model(trained, tmp_path, cli):
     trained['collab_learner'].export(tmp_path/'m.pkl')
-    code, out, err = run(capsys, 'biases', '--model', str(tmp_path/'m.pkl'), '-n', '2')
+    code, out, err = cli('biases', '--model', str(tmp_path/'m.pkl'), '-n', '2')
     assert code == 0 and out.startswith('lowest bias:\n') and out.count('\n') == 6
-    code, out, err = run(capsys, 'similar', '--model', str(tmp_path/'m.pkl'), '--title', 'Film 3 (1935)')
+    code, out, err = cli('similar', '--model', str(tmp_path/'m.pkl'), '--title', 'Film 3 (1935)')
     assert code == 2 and 'Closest known titles' in err
 
 @pytest.mark.parametrize('args, msg', [
@@ -96,17 +87,17 @@ def test_cli_on_a_saved_model(trained, tmp_path, capsys):
     (['recommend', '--model', '/nowhere/m.pkl'], '--user is required'),
     (['recommend', '--model', '/nowhere/m.pkl', '--user', 'x'], 'invalid int value'),
 ])
-def test_cli_errors(capsys, args, msg):
-    code, out, err = run(capsys, *args)
+def test_cli_errors(cli, args, msg):
+    code, out, err = cli(*args)
     assert code == 2 and msg in err
 
 @pytest.mark.slow
-def test_train_and_ask_on_the_real_data(ml100k, tmp_path, capsys):
-    code, out, err = run(capsys, 'train', '--experiment', 'dot_product_bias_params', '--save', str(tmp_path/'p.pkl'), '--data', str(ml100k))
+def test_train_and_ask_on_the_real_data(ml100k, tmp_path, cli):
+    code, out, err = cli('train', '--experiment', 'dot_product_bias_params', '--save', str(tmp_path/'p.pkl'), '--data', str(ml100k))
     assert code == 0 and 'saved' in out
-    code, out, err = run(capsys, 'recommend', '--model', str(tmp_path/'p.pkl'), '--user', '42', '-n', '3', '--data', str(ml100k))
+    code, out, err = cli('recommend', '--model', str(tmp_path/'p.pkl'), '--user', '42', '-n', '3', '--data', str(ml100k))
     assert code == 0 and len(out.splitlines()) == 3
-    code, out, err = run(capsys, 'pca', '--model', str(tmp_path/'p.pkl'), '--out', str(tmp_path/'map.png'), '--data', str(ml100k))
+    code, out, err = cli('pca', '--model', str(tmp_path/'p.pkl'), '--out', str(tmp_path/'map.png'), '--data', str(ml100k))
     assert code == 0 and (tmp_path/'map.png').stat().st_size > 10_000
-    code, out, err = run(capsys, 'similar', '--model', str(tmp_path/'p.pkl'), '--title', 'Silence of the Lambs, The (1991)', '--data', str(ml100k))
+    code, out, err = cli('similar', '--model', str(tmp_path/'p.pkl'), '--title', 'Silence of the Lambs, The (1991)', '--data', str(ml100k))
     assert code == 0 and len(out.splitlines()) == 5

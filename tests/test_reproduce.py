@@ -3,7 +3,6 @@ import json, os, pytest
 from pathlib import Path
 from collab_fastai.reproduce import *
 from collab_fastai.experiments import UsageError, EXPERIMENTS
-from collab_fastai.cli import main
 
 def as_epochs(rows): return [dict(epoch=i, train_loss=t, valid_loss=v, seconds=1.) for i, (t, v) in enumerate(rows)]
 
@@ -63,15 +62,6 @@ def test_reproduce_on_synthetic_ratings(synthetic_ratings, tmp_path):
     assert 'Why the profiles differ' in report and 'fastai PR #3995' in report and 'Seed study' in report
     assert (tmp_path/'collab_nn.png').read_bytes()[:4] == b'\x89PNG'
 
-def run(capsys, *args):
-    import sys
-    old, sys.argv = sys.argv, ['collab-fastai', *args]
-    try:
-        try: code = main()
-        except SystemExit as e: code = e.code
-    finally: sys.argv = old
-    return (code, *capsys.readouterr())
-
 @pytest.mark.parametrize('args, msg', [
     (['--experiments', 'dot_product,nope'], "unknown experiment 'nope': choose from dot_product, "),
     (['--profile', 'stock'], "invalid choice: 'stock' (choose from 'book', 'fastai', 'both')"),
@@ -80,16 +70,16 @@ def run(capsys, *args):
     (['--seeds', '0'], 'seeds must be at least 1'),
     (['--learning-rate', '1'], 'unrecognized arguments: --learning-rate'),
 ])
-def test_reproduce_bad_arguments_before_any_work(capsys, tmp_path, args, msg):
+def test_reproduce_bad_arguments_before_any_work(cli, tmp_path, args, msg):
     # the data named here does not exist: an argument error must be found first
-    code, out, err = run(capsys, 'reproduce', '--data', str(tmp_path/'nowhere.zip'), '--out', str(tmp_path/'out'), *args)
+    code, out, err = cli('reproduce', '--data', str(tmp_path/'nowhere.zip'), '--out', str(tmp_path/'out'), *args)
     assert code == 2 and msg in err and out == ''
 
-def test_reproduce_unwritable_output(capsys, tmp_path):
+def test_reproduce_unwritable_output(cli, tmp_path):
     (tmp_path/'file').write_text('x')
-    code, out, err = run(capsys, 'reproduce', '--out', str(tmp_path/'file'/'out'))
+    code, out, err = cli('reproduce', '--out', str(tmp_path/'file'/'out'))
     assert code == 2 and 'cannot write the output folder' in err and '--out' in err
 
-def test_reproduce_missing_data(capsys, tmp_path):
-    code, out, err = run(capsys, 'reproduce', '--data', str(tmp_path/'nowhere.zip'), '--out', str(tmp_path/'out'))
+def test_reproduce_missing_data(cli, tmp_path):
+    code, out, err = cli('reproduce', '--data', str(tmp_path/'nowhere.zip'), '--out', str(tmp_path/'out'))
     assert code == 2 and 'does not exist' in err and not (tmp_path/'out'/'results.json').exists()
