@@ -8,13 +8,12 @@ from pathlib import Path
 from fastcore.script import call_parse, parse_cli, store_true
 from fastai.collab import get_emb_sz
 from .data import *
-from .experiments import UsageError, EXPERIMENTS
+from .experiments import UsageError, EXPERIMENTS, run_experiment
 from .fast import LOADERS
 import collab_fastai.reproduce as rp
 import collab_fastai.bench as bn
 import collab_fastai.interpret as it
 import collab_fastai.exercises as ex
-from .experiments import run_experiment
 
 # %% auto #0
 __all__ = ['Profile', 'ExperimentName', 'LoaderName', 'sizes', 'reproduce', 'train', 'similar', 'recommend', 'biases', 'pca',
@@ -33,6 +32,8 @@ def _load(data:str|None, unverified:bool):
 
 # %% ../nbs/09_cli.ipynb #1b020757
 Profile = Annotated[str, dict(choices=list(PROFILES))]
+ExperimentName = Annotated[str, dict(choices=list(EXPERIMENTS))]
+LoaderName = Annotated[str, dict(choices=list(LOADERS))]
 
 @call_parse
 def sizes(
@@ -58,7 +59,7 @@ def reproduce(
     out:str='reproduction', # folder for results.json, report.md and the plots
     data:str=None, # ml-100k.zip or its extracted folder (default: $COLLAB_FASTAI_DATA, else download)
     unverified:store_true=False, # use data whose checksums differ from the genuine MovieLens 100k
-    loader:Annotated[str, dict(choices=list(LOADERS))]='fast', # 'fast': same batches from pre-built tensors; 'stock': fastai's own
+    loader:LoaderName='fast', # 'fast': the same numbers, faster (see 05_fast); 'stock': fastai's own loaders and dispatch
 ):
     "Rerun the chapter's experiments and judge them against the book's numbers"
     _quiet()
@@ -68,17 +69,14 @@ def reproduce(
     print(f"\nwrote {out}/results.json, {out}/report.md and one PNG per experiment", file=sys.stderr)
     return 1 if res['passed'] is False else 0
 
-# %% ../nbs/09_cli.ipynb #75c89a6d
-ExperimentName = Annotated[str, dict(choices=list(EXPERIMENTS))]
-LoaderName = Annotated[str, dict(choices=list(LOADERS))]
-
+# %% ../nbs/09_cli.ipynb #cd3104ae
 @call_parse
 def train(
     experiment:ExperimentName=None, # the experiment to train
     save:str=None, # file to save the trained Learner to (`learn.export`, a pickle)
     profile:Profile='book', # 'book' or 'fastai'
     seed:int=1, # seed of the split, the shuffle and the initial weights
-    loader:LoaderName='fast', # 'fast' (same numbers, faster) or 'stock'
+    loader:LoaderName='fast', # 'fast': the same numbers, faster (see 05_fast); 'stock': fastai's own loaders and dispatch
     data:str=None, # ml-100k.zip or its extracted folder (default: $COLLAB_FASTAI_DATA, else download)
     unverified:store_true=False, # use data whose checksums differ from the genuine MovieLens 100k
 ):

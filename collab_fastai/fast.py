@@ -74,7 +74,7 @@ def fast_fit(learn:Learner, loader:str='fast'):
     if loader == 'stock': yield; return
     with learn.added_cbs(QuickEvents()), torch._C.DisableTorchFunctionSubclass(): yield
 
-# %% ../nbs/05_fast.ipynb #a25318c7
+# %% ../nbs/05_fast.ipynb #b7162a76
 def loader_type(profile:str, loader:str='fast'):
     "The loader class for `profile`: the fast subclass of its own loader, or `None` for fastai's stock one"
     _check_loader(loader)
