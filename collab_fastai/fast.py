@@ -47,6 +47,7 @@ from fastai.callback.core import _events
 class QuickEvents(Callback):
     "For the length of a fit: the events each callback lacks resolved to `noop`, and the callbacks sorted once"
     order = -100
+    def __init__(self): self.patched,self.patched_learn = [],None
     def before_fit(self):
         self.patched = [(cb, ev) for cb in self.learn.cbs for ev in _events
                         if not hasattr(type(cb), ev) and ev not in cb.__dict__]
@@ -55,11 +56,15 @@ class QuickEvents(Callback):
         def _call_one(event_name):
             for cb in cbs: cb(event_name)
         self.learn._call_one = _call_one  # shadows `Learner._call_one`, which sorts the callbacks at every event
+        self.patched_learn = self.learn
 
-    def after_fit(self):
+    def restore(self):
+        "Undo `before_fit`; safe to call twice"
         for cb,ev in self.patched: cb.__dict__.pop(ev, None)
-        self.patched = []
-        self.learn.__dict__.pop('_call_one', None)
+        if self.patched_learn is not None: self.patched_learn.__dict__.pop('_call_one', None)
+        self.patched,self.patched_learn = [],None
+
+    def after_fit(self): self.restore()
 
 # %% ../nbs/05_fast.ipynb #e9fd3fb1
 LOADERS = ('fast', 'stock')
@@ -72,7 +77,10 @@ def fast_fit(learn:Learner, loader:str='fast'):
     "For a fit with the `'fast'` loader: `QuickEvents`, and torch's subclass dispatch off; with `'stock'`, nothing"
     _check_loader(loader)
     if loader == 'stock': yield; return
-    with learn.added_cbs(QuickEvents()), torch._C.DisableTorchFunctionSubclass(): yield
+    qe = QuickEvents()
+    try:
+        with learn.added_cbs(qe), torch._C.DisableTorchFunctionSubclass(): yield
+    finally: qe.restore()  # fastai skips `after_fit` when a fit is interrupted: restore here too
 
 # %% ../nbs/05_fast.ipynb #b7162a76
 def loader_type(profile:str, loader:str='fast'):

@@ -71,3 +71,17 @@ def test_epoch_lines_without_a_terminal(synthetic_ratings, capsys):
     run_experiment('dot_product_bias', synthetic_ratings, epochs=2, bar=False)
     out = capsys.readouterr().out
     assert out.count('\n') == 2 and out.startswith('epoch 0  train_loss ')
+
+def test_an_interrupted_fast_fit_leaves_the_learner_as_it_was(synthetic_ratings):
+    from fastai.callback.core import Callback, _events
+    class Stop(Callback):
+        def after_batch(self):
+            if self.iter == 2: raise KeyboardInterrupt
+    learn = EXPERIMENTS['collab_nn'].learner(collab_dls(synthetic_ratings, dl_type=loader_type('book', 'fast')))
+    with pytest.raises(KeyboardInterrupt):
+        with learn.no_bar(), learn.no_logging(), fast_fit(learn): learn.fit(1, cbs=Stop())
+    assert '_call_one' not in learn.__dict__ and not any(ev in cb.__dict__ for cb in learn.cbs for ev in _events)
+    from fastai.torch_core import TensorBase
+    assert type(TensorBase(torch.ones(1)) + 1) is TensorBase  # the subclass dispatch is on again
+    with learn.no_bar(), learn.no_logging(): learn.fit(1)  # the stock dispatch works again
+    assert len(learn.recorder.values) == 1
