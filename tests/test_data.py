@@ -139,3 +139,9 @@ def test_book_profile_any_seed(ratings, seed):
 def test_seed_protocol_gives_identical_batches(ratings):
     a, b = [collab_dls(ratings, 'book', seed=3).one_batch()[0] for _ in range(2)]
     assert (a == b).all()
+
+def test_a_damaged_extraction_is_extracted_again(real_zip, fastai_home):
+    path = get_ml100k(real_zip)
+    (path/'u.data').write_text('1\t1\t5\t0\n')  # damaged after the fact
+    assert get_ml100k(real_zip) == path
+    assert md5sum(path/'u.data') == ML_100K_MD5['u.data']
