@@ -9,7 +9,7 @@ from torch import nn
 import torch.nn.functional as F
 from fastcore.basics import ifnone, noop
 from fastai.collab import get_emb_sz
-from fastai.layers import Embedding, sigmoid_range
+from fastai.layers import Embedding
 from fastai.learner import Learner
 from fastai.losses import MSELossFlat
 from fastai.torch_core import Module

@@ -6,12 +6,12 @@ import difflib
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from torch import nn
-from fastcore.basics import ifnone
 from fastai.collab import EmbeddingDotBias, EmbeddingNN
 from fastai.learner import Learner, load_learner
 from .data import *
 from .models import *
 from .experiments import UsageError
+from .reproduce import write_atomic
 
 # %% auto #0
 __all__ = ['NotInModel', 'vocab', 'title_index', 'user_index', 'item_bias', 'item_factors', 'biases', 'similar', 'predict',
@@ -104,7 +104,6 @@ def pca_map(learn:Learner, ratings:pd.DataFrame, fname:str|Path|None=None, n_top
     "The book's PCA map of the factors of the `n_top` most-rated titles, drawn for the first `n_show` (a PNG at `fname`)"
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    from collab_fastai.reproduce import write_atomic
     tn = list(learn.dls.classes)[1]
     v = vocab(learn, 1)
     g = ratings.groupby(tn)[ratings.columns[0]].count()

@@ -2,7 +2,7 @@
 
 # %% ../nbs/03_reproduce.ipynb #cd7e524e
 from __future__ import annotations
-import json, os, platform, sys, tempfile
+import json, os, platform, tempfile
 from pathlib import Path
 from typing import Callable
 import numpy as np, pandas as pd
@@ -78,8 +78,8 @@ def compare_table(name:str, epochs:list)->pd.DataFrame:
     rows = []
     for e in epochs:
         bt,bv = book[e['epoch']] if e['epoch'] < len(book) else (np.nan, np.nan)
-        rows.append(dict(epoch=e['epoch'], train_loss=e['train_loss'], book_train=bt, valid_loss=e['valid_loss'], book_valid=bv,
-                         valid_diff=e['valid_loss']-bv))
+        rows.append(dict(epoch=e['epoch'], train_loss=e['train_loss'], book_train=bt, train_diff=e['train_loss']-bt,
+                         valid_loss=e['valid_loss'], book_valid=bv, valid_diff=e['valid_loss']-bv, seconds=e['seconds']))
     return pd.DataFrame(rows).round(4)
 
 # %% ../nbs/03_reproduce.ipynb #560c0479
@@ -143,7 +143,7 @@ def write_atomic(path:Path, data:str|bytes|Callable):
 # %% ../nbs/03_reproduce.ipynb #a0eb486a
 PROFILE_CHOICES = ('book', 'fastai', 'both')
 
-def check_args(experiments, profile:str, epochs:int|None, seeds:int, out)->tuple:
+def check_args(experiments, profile:str, epochs:int|None, seeds:int, out, loader:str='fast')->tuple:
     "Validated `(experiment names, profiles, out folder)`; `UsageError` naming the valid choices otherwise"
     names = [n.strip() for n in experiments.split(',')] if isinstance(experiments, str) else list(ifnone(experiments, EXPERIMENTS))
     for n in names: get_experiment(n)
@@ -151,6 +151,7 @@ def check_args(experiments, profile:str, epochs:int|None, seeds:int, out)->tuple
     if profile not in PROFILE_CHOICES: raise UsageError(f"unknown profile {profile!r}: choose from {', '.join(PROFILE_CHOICES)}")
     if epochs is not None and epochs < 1: raise UsageError(f"epochs must be at least 1, not {epochs}")
     if seeds < 1: raise UsageError(f"seeds must be at least 1, not {seeds}")
+    if loader not in LOADERS: raise UsageError(f"unknown loader {loader!r}: choose from {', '.join(LOADERS)}")
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -209,7 +210,7 @@ def _run_one(name, ratings, profile, seeds, epochs, loader)->tuple:
     runs = []
     for s in seeds:
         run = run_experiment(name, ratings, profile, seed=s, epochs=epochs, loader=loader, bar=False,
-                             echo=_epoch_echo(profile if len(seeds)==1 else f'{profile} seed {s}', name, ifnone(epochs, 5)))
+                             echo=_epoch_echo(profile if len(seeds)==1 else f'{profile} seed {s}', name, ifnone(epochs, get_experiment(name).epochs)))
         runs.append(run.epochs)
         if s == seeds[0]: emb_sz = get_emb_sz(run.learn.dls)
         del run
@@ -246,15 +247,14 @@ def reproduce(
     ratings:pd.DataFrame|None=None, # a ratings frame to use instead of MovieLens 100k
 )->dict:
     "Rerun the chapter's experiments, judge them against the book, and write results.json, report.md and plots to `out`"
-    names,profiles,out = check_args(experiments, profile, epochs, seeds, out)
-    if loader not in LOADERS: raise UsageError(f"unknown loader {loader!r}: choose from {', '.join(LOADERS)}")
+    names,profiles,out = check_args(experiments, profile, epochs, seeds, out, loader)
     data_path = None
     if ratings is None:
         data_path = get_ml100k(data, verify=verify)
         ratings = load_ratings(data_path)
     seed_list = list(range(seed, seed+seeds))
     results = dict(environment=environment(data_path),
-                   settings=dict(experiments=names, profiles=profiles, seed=seed, seeds=seed_list, epochs=ifnone(epochs, 5),
+                   settings=dict(experiments=names, profiles=profiles, seed=seed, seeds=seed_list, epochs=ifnone(epochs, get_experiment(names[0]).epochs),
                                  data=data_source(data) if data_path else 'a ratings frame', tolerances=TOLERANCES,
                                  loader=loader),
                    profiles={})
@@ -305,9 +305,9 @@ fastai PR #3995):
 
 def _epoch_table(name, r)->list:
     rows = ["| epoch | train_loss | book | diff | valid_loss | book | diff | seconds |", "|---|---|---|---|---|---|---|---|"]
-    for e,(bt,bv) in zip(r['epochs'], BOOK_LOSSES[name] + [(float('nan'),)*2]*max(0, len(r['epochs'])-5)):
-        rows.append(f"| {e['epoch']} | {e['train_loss']:.4f} | {bt:.4f} | {e['train_loss']-bt:+.4f} | {e['valid_loss']:.4f} "
-                    f"| {bv:.4f} | {e['valid_loss']-bv:+.4f} | {e['seconds']:.1f} |")
+    for o in compare_table(name, r['epochs']).itertuples(index=False):
+        rows.append(f"| {o.epoch} | {o.train_loss:.4f} | {o.book_train:.4f} | {o.train_diff:+.4f} | {o.valid_loss:.4f} "
+                    f"| {o.book_valid:.4f} | {o.valid_diff:+.4f} | {o.seconds:.1f} |")
     return rows
 
 def _seed_rows(name, r)->list:

@@ -1,5 +1,5 @@
 "The collab-fastai console script: argument errors, missing data, and the sizes it prints."
-import os, shutil, subprocess, sys, pytest
+import shutil, subprocess, sys, pytest
 from pathlib import Path
 
 def test_no_command(cli):

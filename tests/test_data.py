@@ -1,6 +1,5 @@
 "Getting MovieLens 100k (local copies through untar_data, checksums, errors) and the two DataLoaders profiles."
-import os, zipfile, pytest
-from pathlib import Path
+import zipfile, pytest
 import fastdownload.core
 from fastai.data.external import fastai_cfg
 from fastai.collab import get_emb_sz

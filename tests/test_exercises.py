@@ -1,7 +1,5 @@
 "Course exercises: checking a student's model against the book, cross-entropy over the ratings, other MovieLens releases."
-import sys, textwrap, pytest, torch
-import pandas as pd
-from pathlib import Path
+import textwrap, pytest, torch
 from collab_fastai.data import collab_dls, DataError
 from collab_fastai.experiments import run_experiment, UsageError
 from collab_fastai.models import DotProductBias, CollabNN
@@ -37,7 +35,7 @@ def test_a_faithful_copy_gives_the_experiments_numbers(synthetic_ratings, studen
     mine = check_against_book(cls, 'dot_product_bias_wd', ratings=synthetic_ratings, show=False)
     book = run_experiment('dot_product_bias_wd', synthetic_ratings, echo=lambda e: None, bar=False)
     assert losses(mine['epochs']) == losses(book.epochs)
-    assert list(mine['table'].columns) == ['epoch', 'train_loss', 'book_train', 'valid_loss', 'book_valid', 'valid_diff']
+    assert list(mine['table'].columns) == ['epoch', 'train_loss', 'book_train', 'train_diff', 'valid_loss', 'book_valid', 'valid_diff', 'seconds']
 
 def test_nn_experiments_pass_the_embedding_sizes(synthetic_ratings):
     dls = collab_dls(synthetic_ratings)

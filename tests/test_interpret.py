@@ -1,7 +1,6 @@
 "Interpretation: biases, factors, similar titles, recommendations, the PCA map, model files and their errors."
 import pytest, torch
 import pandas as pd
-from pathlib import Path
 from collab_fastai.experiments import run_experiment, UsageError
 from collab_fastai.interpret import *
 

@@ -2,7 +2,6 @@
 import json, os, pytest
 from pathlib import Path
 from collab_fastai.reproduce import *
-from collab_fastai.experiments import UsageError, EXPERIMENTS
 
 def as_epochs(rows): return [dict(epoch=i, train_loss=t, valid_loss=v, seconds=1.) for i, (t, v) in enumerate(rows)]
 
@@ -83,3 +82,7 @@ def test_reproduce_unwritable_output(cli, tmp_path):
 def test_reproduce_missing_data(cli, tmp_path):
     code, out, err = cli('reproduce', '--data', str(tmp_path/'nowhere.zip'), '--out', str(tmp_path/'out'))
     assert code == 2 and 'does not exist' in err and not (tmp_path/'out'/'results.json').exists()
+
+def test_unknown_loader_is_an_argument_error(tmp_path):
+    with pytest.raises(ValueError, match='unknown loader .turbo.: choose from fast, stock'):
+        check_args(None, 'book', None, 1, tmp_path, loader='turbo')
