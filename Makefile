@@ -4,7 +4,7 @@ BIN    := $(VENV)/bin
 PYTHON ?= python3
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install reproduce test test-fast export check-export bench clean
+.PHONY: install reproduce test test-fast export check-export bench golden clean
 
 install: $(STAMP)
 
@@ -17,6 +17,11 @@ $(STAMP): pyproject.toml constraints.txt
 # The whole chapter under the book profile (judged) and stock fastai (its drift), into reproduction/.
 reproduce: install
 	$(BIN)/collab-fastai reproduce --profile both --out reproduction
+
+# Record the reference numbers anew (collab_fastai/golden.json): the whole chapter, both profiles, portable numerics.
+golden: install
+	$(BIN)/collab-fastai reproduce --profile both --out reproduction-golden
+	$(BIN)/python -c "from collab_fastai.golden import write_golden; print(write_golden('reproduction-golden/results.json'))"
 
 # Seconds per epoch (stock loader, fast loader, plain PyTorch) and the full chapter's wall time, into bench.json.
 bench: install
@@ -45,4 +50,4 @@ test-fast: install
 	$(BIN)/pytest -m 'not slow'
 
 clean:
-	rm -rf $(VENV) reproduction bench.json .pytest_cache
+	rm -rf $(VENV) reproduction reproduction-golden bench.json .pytest_cache

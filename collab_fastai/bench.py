@@ -11,7 +11,7 @@ from fastai.torch_core import set_seed
 from .data import *
 from .experiments import *
 from .fast import loader_type
-from .reproduce import environment, write_atomic
+from .core import *
 
 # %% auto #0
 __all__ = ['plain_epochs', 'bench_epochs', 'bench_chapter', 'bench']
@@ -69,11 +69,12 @@ def bench_epochs(
     return res
 
 # %% ../nbs/06_bench.ipynb #e553312f
-def bench_chapter(loader:str, profile:str='book', seed:int=1, data:str|None=None, log:Path|None=None)->dict:
-    "Wall seconds, peak memory (MiB) and exit code of a full `collab-fastai reproduce` run with `loader`"
+def bench_chapter(loader:str, profile:str='book', seed:int=1, data:str|None=None, log:Path|None=None,
+                  numerics:str='portable')->dict:
+    "Wall seconds, peak memory (MiB) and exit code of a full `collab-fastai reproduce` run with `loader` and `numerics`"
     with tempfile.TemporaryDirectory() as out:
         cmd = [sys.executable, '-c', 'import sys; from collab_fastai.cli import main; sys.exit(main())', 'reproduce',
-               '--loader', loader, '--profile', profile, '--seed', str(seed), '--out', out]
+               '--loader', loader, '--profile', profile, '--seed', str(seed), '--out', out, '--numerics', numerics]
         if data: cmd += ['--data', str(data)]
         with open(ifnone(log, os.devnull), 'w') as f:
             start = time.perf_counter()
@@ -81,7 +82,7 @@ def bench_chapter(loader:str, profile:str='book', seed:int=1, data:str|None=None
             _,status,usage = os.wait4(proc.pid, 0)
             secs = time.perf_counter()-start
         proc.returncode = os.waitstatus_to_exitcode(status)
-        res = dict(loader=loader, seconds=secs, peak_mib=usage.ru_maxrss/1024, exit_code=proc.returncode)
+        res = dict(loader=loader, numerics=numerics, seconds=secs, peak_mib=usage.ru_maxrss/1024, exit_code=proc.returncode)
         if proc.returncode in (0, 1): res['passed'] = json.loads((Path(out)/'results.json').read_text())['passed']
     return res
 
@@ -96,9 +97,10 @@ def _table(res:dict)->str:
     if ch:
         lines.append('')
         lines.append(f"full chapter ({len(EXPERIMENTS)} experiments, profile {res['settings']['profile']}, 5 epochs each):")
-        for k in ('stock','fast'):
-            lines.append(f"  {k:<5} loader: {ch[k]['seconds']:7.1f} s wall, peak {ch[k]['peak_mib']:.0f} MiB, exit {ch[k]['exit_code']}")
+        for k,r in ch.items():
+            lines.append(f"  {r['loader']:<5} loader, {r['numerics']:<8} numerics: {r['seconds']:7.1f} s wall, peak {r['peak_mib']:.0f} MiB, exit {r['exit_code']}")
         lines.append(f"  fast/stock: {ch['fast']['seconds']/ch['stock']['seconds']:.2f}")
+        if 'fast_native' in ch: lines.append(f"  portable/native numerics (fast loader): {ch['fast']['seconds']/ch['fast_native']['seconds']:.2f}")
     lines.append(f"\npeak memory of the epoch benchmark: {res['peak_mib']:.0f} MiB; torch threads {torch.get_num_threads()}")
     return '\n'.join(lines)
 
@@ -106,7 +108,7 @@ def _table(res:dict)->str:
 def bench(
     runs:int=3, # runs of each way per experiment, interleaved
     epochs:int=1, # epochs per run
-    chapter:bool=True, # also time the full chapter with each loader
+    chapter:bool=True, # also time the full chapter with each loader, and the fast one under native numerics
     profile:str='book', # DataLoaders profile
     out:str|Path='bench.json', # where to write the results
     data:str|Path|None=None, # ml-100k.zip or its folder (default: `$COLLAB_FASTAI_DATA`, else the download)
@@ -120,14 +122,14 @@ def bench(
         raise UsageError(f"cannot write {out}: its folder does not exist or is not writable. Choose another with --out.")
     path = get_ml100k(data)
     ratings = load_ratings(path)
-    res = dict(environment=environment(path), settings=dict(runs=runs, epochs=epochs, profile=profile),
+    res = dict(environment=environment({n: md5sum(path/n) for n in ML_100K_MD5}), settings=dict(runs=runs, epochs=epochs, profile=profile),
                epochs=bench_epochs(ratings, runs=runs, epochs=epochs, profile=profile, echo=echo))
     res['peak_mib'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024
     if chapter:
         res['chapter'] = {}
-        for loader in ('stock','fast'):
-            echo(f"full chapter with the {loader} loader...")
-            res['chapter'][loader] = bench_chapter(loader, profile, data=data)
+        for key,loader,numerics in (('stock','stock','portable'), ('fast','fast','portable'), ('fast_native','fast','native')):
+            echo(f"full chapter with the {loader} loader, {numerics} numerics...")
+            res['chapter'][key] = bench_chapter(loader, profile, data=data, numerics=numerics)
     res['table'] = _table(res)
     write_atomic(out, json.dumps(res, indent=1))
     return res

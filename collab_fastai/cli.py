@@ -2,193 +2,31 @@
 
 # %% ../nbs/09_cli.ipynb #8bbd1d71
 from __future__ import annotations
-import sys, warnings
-from typing import Annotated
-from pathlib import Path
-from fastcore.script import call_parse, parse_cli, store_true
-from fastai.collab import get_emb_sz
-from .data import *
-from .experiments import UsageError, EXPERIMENTS, run_experiment
-from .fast import LOADERS
-import collab_fastai.reproduce as rp
-import collab_fastai.bench as bn
-import collab_fastai.interpret as it
-import collab_fastai.exercises as ex
+import sys
+from fastcore.script import parse_cli
+from .numerics import NUMERICS, set_numerics
+from .core import DataError, UsageError
 
 # %% auto #0
-__all__ = ['Profile', 'ExperimentName', 'LoaderName', 'sizes', 'reproduce', 'train', 'similar', 'recommend', 'biases', 'pca',
-           'check', 'bench', 'main']
+__all__ = ['numerics_arg', 'main']
 
-# %% ../nbs/09_cli.ipynb #8b73f449
-def _quiet():
-    "Silence the one harmless torch warning that fastai's tabular loaders trigger"
-    warnings.filterwarnings('ignore', message='The given NumPy array is not writable')
-
-def _load(data:str|None, unverified:bool):
-    "The ratings frame from `data` (default: `$COLLAB_FASTAI_DATA`, else the download), saying where it came from"
-    path = get_ml100k(data, verify=not unverified)
-    print(f"data: {path} ({data_source(data)}{', unverified' if unverified else ''})", file=sys.stderr)
-    return load_ratings(path)
-
-# %% ../nbs/09_cli.ipynb #1b020757
-Profile = Annotated[str, dict(choices=list(PROFILES))]
-ExperimentName = Annotated[str, dict(choices=list(EXPERIMENTS))]
-LoaderName = Annotated[str, dict(choices=list(LOADERS))]
-
-@call_parse
-def sizes(
-    profile:Profile='book', # 'book': fastai as the book ran it; 'fastai': stock fastai 2.8
-    seed:int=1, # split and shuffle seed
-    data:str=None, # ml-100k.zip or its extracted folder (default: $COLLAB_FASTAI_DATA, else download)
-    unverified:store_true=False, # use data whose checksums differ from the genuine MovieLens 100k
-):
-    "Print where the data came from and `get_emb_sz(dls)` of a profile"
-    _quiet()
-    dls = collab_dls(_load(data, unverified), profile, seed=seed)
-    print(f"profile {profile}, seed {seed}: {len(dls.classes['user'])} users, {len(dls.classes['title'])} titles", file=sys.stderr)
-    print(get_emb_sz(dls))
-
-# %% ../nbs/09_cli.ipynb #8cc51c25
-@call_parse
-def reproduce(
-    experiments:str=None, # comma-separated names (default: all eight)
-    profile:Annotated[str, dict(choices=list(rp.PROFILE_CHOICES))]='book', # 'book', 'fastai', or 'both'
-    seed:int=1, # seed of the judged run
-    seeds:int=1, # rerun each experiment over this many seeds, for a seed study
-    epochs:int=5, # epochs per run (the book trains 5; other values are not judged)
-    out:str='reproduction', # folder for results.json, report.md and the plots
-    data:str=None, # ml-100k.zip or its extracted folder (default: $COLLAB_FASTAI_DATA, else download)
-    unverified:store_true=False, # use data whose checksums differ from the genuine MovieLens 100k
-    loader:LoaderName='fast', # 'fast': the same numbers, faster (see 05_fast); 'stock': fastai's own loaders and dispatch
-):
-    "Rerun the chapter's experiments and judge them against the book's numbers"
-    _quiet()
-    res = rp.reproduce(experiments, profile, seed=seed, seeds=seeds, epochs=epochs, out=out, data=data, verify=not unverified,
-                       loader=loader)
-    print('\n' + rp.summary_table(res))
-    print(f"\nwrote {out}/results.json, {out}/report.md and one PNG per experiment", file=sys.stderr)
-    return 1 if res['passed'] is False else 0
-
-# %% ../nbs/09_cli.ipynb #cd3104ae
-@call_parse
-def train(
-    experiment:ExperimentName=None, # the experiment to train
-    save:str=None, # file to save the trained Learner to (`learn.export`, a pickle)
-    profile:Profile='book', # 'book' or 'fastai'
-    seed:int=1, # seed of the split, the shuffle and the initial weights
-    loader:LoaderName='fast', # 'fast': the same numbers, faster (see 05_fast); 'stock': fastai's own loaders and dispatch
-    data:str=None, # ml-100k.zip or its extracted folder (default: $COLLAB_FASTAI_DATA, else download)
-    unverified:store_true=False, # use data whose checksums differ from the genuine MovieLens 100k
-):
-    "Train one experiment and save its Learner (a pickle: load only files you trust)"
-    _quiet()
-    if experiment is None: raise UsageError(f"--experiment is required: choose from {', '.join(EXPERIMENTS)}")
-    if save is None: raise UsageError("--save FILE is required: where to write the trained model")
-    save = Path(save).absolute()
-    if not save.parent.is_dir(): raise UsageError(f"cannot write {save}: the folder {save.parent} does not exist")
-    run = run_experiment(experiment, _load(data, unverified), profile, seed=seed, loader=loader)
-    rp.write_atomic(save, lambda f: run.learn.export(Path(f)))
-    e = run.final
-    print(f"{experiment} ({profile}, seed {seed}): train_loss {e['train_loss']:.4f}, valid_loss {e['valid_loss']:.4f}; saved {save}")
-
-# %% ../nbs/09_cli.ipynb #f6589d7d
-def _ratings_if_any(data, unverified):
-    "The ratings frame if the data can be had, else `None` (to explain titles that fell in the validation split)"
-    try: return _load(data, unverified)
-    except DataError: return None
-
-@call_parse
-def similar(
-    model:str=None, # a model file saved by `collab-fastai train` (a pickle: load only files you trust)
-    title:str=None, # a title as MovieLens writes it, e.g. 'Silence of the Lambs, The (1991)'
-    N:int=5, # how many titles
-    data:str=None, # the data, to explain titles the model does not know (default: $COLLAB_FASTAI_DATA)
-    unverified:store_true=False, # use data whose checksums differ from the genuine MovieLens 100k
-):
-    "The titles closest to a title, by cosine similarity of the item factors"
-    _quiet()
-    if title is None: raise UsageError("--title is required, e.g. --title 'Silence of the Lambs, The (1991)'")
-    learn = it.load_model(_required_model(model))
-    for t,sim in it.similar(learn, title, N, ratings=_ratings_if_any(data, unverified)): print(f"{sim:.3f}  {t}")
-
-def _required_model(model):
-    if model is None: raise UsageError("--model FILE is required: a model saved by collab-fastai train")
-    return model
-
-@call_parse
-def recommend(
-    model:str=None, # a model file saved by `collab-fastai train` (a pickle: load only files you trust)
-    user:int=None, # a user id of MovieLens
-    N:int=10, # how many titles
-    data:str=None, # ml-100k.zip or its extracted folder, for what the user rated (default: $COLLAB_FASTAI_DATA)
-    unverified:store_true=False, # use data whose checksums differ from the genuine MovieLens 100k
-):
-    "The titles a user has not rated, by predicted rating, highest first"
-    _quiet()
-    if user is None: raise UsageError("--user is required: a MovieLens user id, e.g. --user 42")
-    learn = it.load_model(_required_model(model))
-    it.user_index(learn, user)
-    for r in it.recommend(learn, user, _load(data, unverified), N).itertuples(index=False): print(f"{r[1]:.2f}  {r[0]}")
-
-@call_parse
-def biases(
-    model:str=None, # a model file saved by `collab-fastai train` (a pickle: load only files you trust)
-    N:int=5, # how many titles at each end
-):
-    "The titles with the lowest and the highest learned bias"
-    _quiet()
-    b = it.biases(it.load_model(_required_model(model)), N)
-    for k in ('lowest','highest'): print(f"{k} bias:\n" + '\n'.join(f"  {t}" for t in b[k]))
-
-@call_parse
-def pca(
-    model:str=None, # a model file saved by `collab-fastai train` (a pickle: load only files you trust)
-    out:str='pca_map.png', # the PNG to write
-    data:str=None, # ml-100k.zip or its extracted folder, to find the most-rated titles (default: $COLLAB_FASTAI_DATA)
-    unverified:store_true=False, # use data whose checksums differ from the genuine MovieLens 100k
-):
-    "The book's PCA map of the factors of the 1,000 most-rated titles, as a PNG"
-    _quiet()
-    learn = it.load_model(_required_model(model))
-    out = Path(out).absolute()
-    if not out.parent.is_dir(): raise UsageError(f"cannot write {out}: the folder {out.parent} does not exist")
-    df = it.pca_map(learn, _load(data, unverified), out)
-    print(f"wrote {out}: the first 50 of {len(df)} titles")
-
-# %% ../nbs/09_cli.ipynb #12adfe77
-@call_parse
-def check(
-    model:str=None, # your class, as module:Class or file.py:Class
-    experiment:ExperimentName='dot_product_bias_wd', # the book's experiment to train it as
-    profile:Profile='book', # 'book' or 'fastai'
-    seed:int=1, # seed of the split, the shuffle and the initial weights
-    data:str=None, # ml-100k.zip or its extracted folder (default: $COLLAB_FASTAI_DATA, else download)
-    unverified:store_true=False, # use data whose checksums differ from the genuine MovieLens 100k
-):
-    "Train your own model class as the book trains an experiment, and compare with the book"
-    _quiet()
-    if model is None: raise UsageError("--model is required: your class as module:Class or file.py:Class")
-    cls = ex.load_class(model)
-    res = ex.check_against_book(cls, experiment, _load(data, unverified), profile=profile, seed=seed)
-    return 1 if res['passed'] is False else 0
-
-# %% ../nbs/09_cli.ipynb #cc6584f1
-@call_parse
-def bench(
-    runs:int=3, # runs of each way per experiment (the median is reported)
-    epochs:int=1, # epochs per run
-    no_chapter:store_true=False, # skip the full-chapter timing (about ten minutes)
-    out:str='bench.json', # where to write the results
-    data:str=None, # ml-100k.zip or its extracted folder (default: $COLLAB_FASTAI_DATA, else download)
-):
-    "Time fastai's stock loader, the fast loader and a plain PyTorch loop"
-    _quiet()
-    res = bn.bench(runs, epochs, chapter=not no_chapter, out=out, data=data, echo=lambda s: print(s, file=sys.stderr, flush=True))
-    print(res['table'])
+# %% ../nbs/09_cli.ipynb #c1c90002
+def numerics_arg(args:list)->str:
+    "The value of `--numerics` in the command-line `args` ('portable' when absent)"
+    for i,a in enumerate(args):
+        if a == '--numerics': mode = args[i+1] if i+1 < len(args) else None
+        elif a.startswith('--numerics='): mode = a.split('=', 1)[1]
+        else: continue
+        if mode not in NUMERICS: raise UsageError(f"--numerics {mode}: choose from {', '.join(NUMERICS)}")
+        return mode
+    return 'portable'
 
 # %% ../nbs/09_cli.ipynb #70d067c2
-def _commands(): return dict(sizes=sizes, reproduce=reproduce, train=train, similar=similar, recommend=recommend,
-                             biases=biases, pca=pca, check=check, bench=bench)
+def _commands()->dict:
+    "The commands by name (importing them loads fastai and torch)"
+    from collab_fastai import commands as c
+    return dict(sizes=c.sizes, reproduce=c.reproduce, train=c.train, similar=c.similar, recommend=c.recommend,
+                biases=c.biases, pca=c.pca, check=c.check, diff=c.diff, bench=c.bench)
 
 def _usage()->str:
     cmds = _commands()
@@ -199,7 +37,12 @@ def _usage()->str:
 # %% ../nbs/09_cli.ipynb #3a3d4636
 def main()->int:
     "Entry point of the `collab-fastai` console script"
-    cmds,args = _commands(),sys.argv[1:]
+    args = sys.argv[1:]
+    try: set_numerics(numerics_arg(args), quiet=True)  # before torch loads; the command says it if portability cannot hold
+    except UsageError as e:
+        print(f"collab-fastai: error: {e}", file=sys.stderr)
+        return 2
+    cmds = _commands()
     if not args or args[0] in ('-h','--help'):
         print(_usage(), file=sys.stdout if args else sys.stderr)
         return 0 if args else 2

@@ -2,28 +2,18 @@
 
 # %% ../nbs/00_data.ipynb #b97ef9ce
 from __future__ import annotations
-import hashlib, os, shutil, zipfile
+import os, shutil, zipfile
 from fastai.collab import *
 from fastai.tabular.all import *
+from .core import DataError, md5sum
 
 # %% auto #0
-__all__ = ['DATA_ENV', 'ML_100K_MD5', 'PROFILES', 'DataError', 'md5sum', 'check_ml100k', 'data_source', 'get_ml100k',
-           'load_ratings', 'check_ratings', 'book_dls', 'fastai_dls', 'collab_dls']
+__all__ = ['DATA_ENV', 'ML_100K_MD5', 'PROFILES', 'check_ml100k', 'data_source', 'get_ml100k', 'load_ratings', 'check_ratings',
+           'BookCategorify', 'book_dls', 'fastai_dls', 'collab_dls']
 
 # %% ../nbs/00_data.ipynb #b0aa3b09
 DATA_ENV = 'COLLAB_FASTAI_DATA'
 ML_100K_MD5 = {'u.data': '6e47046882bad158b0efbb84cd5cb987', 'u.item': 'c9e7f390115d79079537301d5204f3f7'}
-
-class DataError(Exception):
-    "A problem with the MovieLens data; its message names the fix"
-
-# %% ../nbs/00_data.ipynb #5e19e4a6
-def md5sum(fname:Path)->str:
-    "md5 hex digest of the file `fname`"
-    h = hashlib.md5()
-    with open(fname, 'rb') as f:
-        for chunk in iter(lambda: f.read(2**20), b''): h.update(chunk)
-    return h.hexdigest()
 
 # %% ../nbs/00_data.ipynb #4f76a2c7
 def check_ml100k(path:Path)->Path:
@@ -152,11 +142,22 @@ def check_ratings(
         if n: raise DataError(f"column {c!r} has {n} missing values. Drop those rows (ratings.dropna()) first.")
     return ratings
 
+# %% ../nbs/00_data.ipynb #d1a0c002
+def _book_codes(voc, c:pd.Series)->pd.Series:
+    "fastai's codes of `c` (0 for `#na#` and every value outside the vocabulary), without the deprecated pandas path"
+    cats = voc[c.name][1:]
+    dtype = pd.Categorical([], categories=cats).codes.dtype  # int8, int16, ... as pandas sizes the codes
+    return pd.Series((pd.Index(cats).get_indexer(c)+1).astype(dtype), index=c.index, name=c.name)
+
+class BookCategorify(Categorify):
+    "fastai's `Categorify`, with values outside the training vocabulary mapped to `#na#` without `Pandas4Warning`"
+    def encodes(self, to): to.transform(to.cat_names, partial(_book_codes, self.classes))
+
 # %% ../nbs/00_data.ipynb #893a6059
 def book_dls(ratings, seed:int=1, bs:int=64, user_name='user', item_name='title', rating_name='rating', dl_type=None):
     "fastai as the book ran it: training-only title vocabulary, permutation shuffle (`TabDataLoader`)"
     splits = RandomSplitter(valid_pct=0.2, seed=seed)(range_of(ratings))
-    to = TabularCollab(ratings, [Categorify], [user_name,item_name], y_names=[rating_name], y_block=TransformBlock(),
+    to = TabularCollab(ratings, [BookCategorify], [user_name,item_name], y_names=[rating_name], y_block=TransformBlock(),
                        splits=splits, reduce_memory=False)
     return to.dataloaders(bs=bs, dl_type=ifnone(dl_type, TabDataLoader))
 

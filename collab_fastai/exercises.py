@@ -13,6 +13,7 @@ from fastai.layers import Embedding
 from fastai.learner import Learner
 from fastai.losses import MSELossFlat
 from fastai.torch_core import Module
+from .core import *
 from .data import *
 from .models import *
 from .experiments import *

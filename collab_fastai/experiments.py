@@ -8,13 +8,14 @@ from contextlib import contextmanager
 from fastcore.imports import IN_NOTEBOOK
 from fastai.collab import *
 from fastai.tabular.all import *
+from .core import UsageError
 from .data import *
 from .models import *
 from .fast import loader_type, fast_fit
 
 # %% auto #0
 __all__ = ['EXPERIMENTS', 'dot_product', 'dot_product_y_range', 'dot_product_bias', 'dot_product_bias_params', 'collab_nn',
-           'Experiment', 'UsageError', 'get_experiment', 'EpochLog', 'show_bar', 'epoch_lines', 'Run', 'run_experiment']
+           'Experiment', 'get_experiment', 'EpochLog', 'show_bar', 'epoch_lines', 'Run', 'run_experiment']
 
 # %% ../nbs/02_experiments.ipynb #d1aa393c
 def _sizes(dls):
@@ -73,9 +74,6 @@ EXPERIMENTS = {e.name:e for e in [
 ]}
 
 # %% ../nbs/02_experiments.ipynb #6bcb7f7b
-class UsageError(ValueError):
-    "A bad argument; its message names the valid choices"
-
 def get_experiment(name:str)->Experiment:
     "The `Experiment` called `name`"
     if name not in EXPERIMENTS:

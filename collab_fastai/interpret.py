@@ -10,8 +10,7 @@ from fastai.collab import EmbeddingDotBias, EmbeddingNN
 from fastai.learner import Learner, load_learner
 from .data import *
 from .models import *
-from .experiments import UsageError
-from .reproduce import write_atomic
+from .core import UsageError, write_atomic
 
 # %% auto #0
 __all__ = ['NotInModel', 'vocab', 'title_index', 'user_index', 'item_bias', 'item_factors', 'biases', 'similar', 'predict',

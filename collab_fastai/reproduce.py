@@ -2,22 +2,22 @@
 
 # %% ../nbs/03_reproduce.ipynb #cd7e524e
 from __future__ import annotations
-import json, os, platform, tempfile
+import json, tempfile
 from pathlib import Path
-from typing import Callable
 import numpy as np, pandas as pd
 from fastcore.basics import ifnone
-import fastai, torch
 from fastai.collab import get_emb_sz
+from .core import *
 from .data import *
+from .golden import golden_check
 from .experiments import *
 from .fast import LOADERS
 
 # %% auto #0
 __all__ = ['BOOK_LOSSES', 'BOOK_EMB_SZ', 'BOOK_CLASSES', 'FASTAI_EMB_SZ', 'BOOK_INTERPRETATION', 'TOLERANCES', 'FINAL_ONLY',
-           'PROFILE_CHOICES', 'PROFILE_EXPLANATION', 'check_run', 'passed', 'compare_table', 'check_claims',
-           'seed_band', 'book_in_band', 'write_atomic', 'check_args', 'environment', 'plot_experiment', 'overall',
-           'reproduce', 'summary_table', 'report_md', 'write_results']
+           'EPOCH_TOLERANCE', 'PROFILE_CHOICES', 'PROFILE_EXPLANATION', 'check_run', 'passed', 'compare_table',
+           'check_claims', 'seed_band', 'book_in_band', 'check_args', 'plot_experiment', 'overall', 'reproduce',
+           'summary_table', 'report_md', 'write_results']
 
 # %% ../nbs/03_reproduce.ipynb #15454126
 BOOK_LOSSES = {
@@ -48,6 +48,8 @@ TOLERANCES = dict(epoch_valid=0.06, final_valid=0.03, final_train=0.05)
 FINAL_ONLY = dict(dot_product="the book's stored table for dot_product has train losses and early valid losses "
     "that no rerun reproduces (the curve looks like the y_range model's; a rerun learns slowly from a start near 1.3), "
     "so this run is judged on its final valid_loss only")
+EPOCH_TOLERANCE = {('collab_learner_nn', 0): (0.09, "over seeds 1-5 the first epoch's valid_loss of collab_learner_nn spans "
+    "0.9591-1.0361 (std 0.0271) and the book's 0.9724 lies inside; its tolerance is about three standard deviations")}
 
 def _check(name, ours, book, tol)->dict:
     diff = ours-book
@@ -63,7 +65,8 @@ def check_run(name:str, epochs:list)->list:
     ours = [(e['train_loss'], e['valid_loss']) for e in epochs]
     final_valid = _check('final valid_loss', ours[-1][1], book[-1][1], TOLERANCES['final_valid'])
     if name in FINAL_ONLY: return [final_valid]
-    per_epoch = [_check(f'epoch {i} valid_loss', o[1], b[1], TOLERANCES['epoch_valid']) for i,(o,b) in enumerate(zip(ours, book))]
+    tol = lambda i: EPOCH_TOLERANCE.get((name, i), (TOLERANCES['epoch_valid'],))[0]
+    per_epoch = [_check(f'epoch {i} valid_loss', o[1], b[1], tol(i)) for i,(o,b) in enumerate(zip(ours, book))]
     return per_epoch + [final_valid, _check('final train_loss', ours[-1][0], book[-1][0], TOLERANCES['final_train'])]
 
 def passed(checks:list)->bool|None:
@@ -126,20 +129,6 @@ def book_in_band(name:str, band:dict)->list:
         res.append(dict(epoch=i, book=book, inside=bool(b['min'][i] <= book <= b['max'][i]), z=round(z, 2)))
     return res
 
-# %% ../nbs/03_reproduce.ipynb #eb1e35c5
-def write_atomic(path:Path, data:str|bytes|Callable):
-    "Write `data` (text, bytes, or a function of a file name) to `path` through a temporary file and a rename"
-    path = Path(path)
-    fd,tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.part')
-    os.close(fd)
-    try:
-        if callable(data): data(tmp)
-        else: Path(tmp).write_bytes(data.encode() if isinstance(data, str) else data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp): os.remove(tmp)
-    return path
-
 # %% ../nbs/03_reproduce.ipynb #a0eb486a
 PROFILE_CHOICES = ('book', 'fastai', 'both')
 
@@ -158,14 +147,6 @@ def check_args(experiments, profile:str, epochs:int|None, seeds:int, out, loader
         with tempfile.TemporaryFile(dir=out): pass
     except OSError as e: raise UsageError(f"cannot write the output folder {out}: {e.strerror or e}. Choose another with --out.") from None
     return list(dict.fromkeys(names)), (['book','fastai'] if profile=='both' else [profile]), out
-
-# %% ../nbs/03_reproduce.ipynb #62ad1c68
-def environment(data_path:Path|None=None)->dict:
-    "Versions, platform and data checksums of this run"
-    env = dict(python=platform.python_version(), fastai=fastai.__version__, torch=torch.__version__, pandas=pd.__version__,
-               numpy=np.__version__, platform=platform.platform(), processor=platform.machine(), torch_threads=torch.get_num_threads())
-    if data_path is not None: env['data_checksums'] = {n: md5sum(Path(data_path)/n) for n in ML_100K_MD5}
-    return env
 
 # %% ../nbs/03_reproduce.ipynb #38d569f9
 def plot_experiment(name:str, profiles:dict, fname:Path):
@@ -218,6 +199,8 @@ def _run_one(name, ratings, profile, seeds, epochs, loader)->tuple:
     res = dict(epochs=runs[0], book=[dict(epoch=i, train_loss=t, valid_loss=v) for i,(t,v) in enumerate(BOOK_LOSSES[name])],
                passed=passed(checks), checks=checks)
     if name in FINAL_ONLY: res['note'] = FINAL_ONLY[name]
+    notes = [f"epoch {i} is judged within ±{tol}: {why}" for (n,i),(tol,why) in EPOCH_TOLERANCE.items() if n == name]
+    if notes: res['note'] = '; '.join(notes)
     if len(seeds) > 1:
         band = seed_band(runs)
         res['seeds'] = dict(seeds=list(seeds), band=band, book_in_band=book_in_band(name, band),
@@ -253,7 +236,7 @@ def reproduce(
         data_path = get_ml100k(data, verify=verify)
         ratings = load_ratings(data_path)
     seed_list = list(range(seed, seed+seeds))
-    results = dict(environment=environment(data_path),
+    results = dict(environment=environment({n: md5sum(data_path/n) for n in ML_100K_MD5} if data_path else None),
                    settings=dict(experiments=names, profiles=profiles, seed=seed, seeds=seed_list, epochs=ifnone(epochs, get_experiment(names[0]).epochs),
                                  data=data_source(data) if data_path else 'a ratings frame', tolerances=TOLERANCES,
                                  loader=loader),
@@ -264,6 +247,7 @@ def reproduce(
         claims = check_claims({k: v['epochs'] for k,v in exps.items()})
         results['profiles'][p] = dict(emb_sz=[list(o) for o in emb_sz], experiments=exps, claims=claims)
     results['passed'] = overall(results)
+    results['golden'] = golden_check(results)
     write_results(results, out)
     return results
 
@@ -285,6 +269,7 @@ def summary_table(results:dict)->str:
                          f"{o['valid_loss']:7.4f} {b[1]:7.4f} {o['valid_loss']-b[1]:+7.4f}  {_V[r['passed']]}{note}")
         lines += [f"claim: {_V[c['passed']]}  {c['name']}: {c['detail']}" for c in pr['claims']] + ['']
     lines.append(f"overall: {_OVERALL[results['passed']]}")
+    if 'golden' in results: lines.append(f"reference numbers: {results['golden']['text']}")
     return '\n'.join(lines)
 
 # %% ../nbs/03_reproduce.ipynb #734cd8af
@@ -320,6 +305,17 @@ def _seed_rows(name, r)->list:
     return rows
 
 # %% ../nbs/03_reproduce.ipynb #902825f6
+def _golden_md(g:dict)->list:
+    "The report's section on the reference numbers (`02a_golden`)"
+    rows = ["## Against the reference numbers", "",
+            "The package ships the losses of every experiment under both profiles, recorded under the portable numerics "
+            "(`golden.json`, `02a_golden`). This run: " + g['text'] + ".", ""]
+    if 'diff' in g:
+        rows += ["| profile | experiment | result |", "|---|---|---|"]
+        res = lambda e: 'identical' if e['identical'] else f"differs by up to {e['max_diff']:.2e}"
+        rows += [f"| {e['profile']} | {e['name']} | {res(e)} |" for e in g['diff']['experiments']] + [""]
+    return rows
+
 def report_md(results:dict)->str:
     "The reproduction report in Markdown"
     st,env,profs = results['settings'],results['environment'],results['profiles']
@@ -330,6 +326,7 @@ def report_md(results:dict)->str:
           f"within ±{TOLERANCES['final_valid']} and the final train_loss within ±{TOLERANCES['final_train']}. "
           + ("Only the `book` profile is judged; the `fastai` profile shows the drift of stock fastai 2.8." if 'book' in profs and len(profs)>1 else ''),
           "", "## Summary", "", "```", summary_table(results), "```", ""]
+    if 'golden' in results: L_ += _golden_md(results['golden'])
     if {'book','fastai'} <= set(profs):
         L_ += ["## Stock fastai against the book profile", "",
                "| experiment | final valid, book profile | final valid, fastai profile | drift | the book |", "|---|---|---|---|---|"]

@@ -1,6 +1,9 @@
 "Shared fixtures: the real MovieLens 100k (from $COLLAB_FASTAI_DATA or fastai's cache) and small synthetic ratings."
+from collab_fastai.numerics import set_numerics
+set_numerics()  # before anything imports torch: every test runs under the portable numerics, as the commands do
 import os, sys, numpy as np, pandas as pd, pytest
-from collab_fastai.data import DataError, get_ml100k, load_ratings
+from collab_fastai.core import DataError
+from collab_fastai.data import get_ml100k, load_ratings
 
 def _need_data(why):
     "Skip without the real data, except under CI=true where a missing data set is a failure"

@@ -40,3 +40,9 @@ def test_fastai_profile_loaders_agree_on_real_data(ratings):
     fast, stock = [run_experiment('dot_product_bias_wd', ratings, 'fastai', seed=1, epochs=1, loader=l, bar=False, echo=lambda e: None)
                    for l in ('fast', 'stock')]
     assert losses(fast.epochs) == losses(stock.epochs)
+
+def test_the_chapter_is_bit_identical_to_the_reference_numbers(chapter):
+    "The portable numerics give, on this machine, the losses recorded on the machine that made golden.json"
+    g = chapter[0]['golden']
+    assert g['status'] == 'identical', g['text']
+    assert len(g['diff']['experiments']) == len(EXPERIMENTS)

@@ -4,6 +4,7 @@ import fastdownload.core
 from fastai.data.external import fastai_cfg
 from fastai.collab import get_emb_sz
 from fastai.tabular.core import TabDataLoader, TabWeightedDL
+from collab_fastai.core import DataError, md5sum
 from collab_fastai.data import *
 
 @pytest.fixture
@@ -144,3 +145,12 @@ def test_a_damaged_extraction_is_extracted_again(real_zip, fastai_home):
     (path/'u.data').write_text('1\t1\t5\t0\n')  # damaged after the fact
     assert get_ml100k(real_zip) == path
     assert md5sum(path/'u.data') == ML_100K_MD5['u.data']
+
+def test_book_profile_without_the_deprecated_pandas_path(ratings):
+    "Validation titles outside the training vocabulary become #na# without pd.Categorical's deprecated path"
+    import warnings, pandas as pd
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', pd.errors.Pandas4Warning)
+        dls = collab_dls(ratings, 'book', seed=1)
+    assert len(dls.classes['title']) == 1635
+    assert int((dls.valid_ds.items['title'] == 0).sum()) == 35  # the 35 validation rows whose title is not in training

@@ -1,7 +1,8 @@
 "Course exercises: checking a student's model against the book, cross-entropy over the ratings, other MovieLens releases."
 import textwrap, pytest, torch
-from collab_fastai.data import collab_dls, DataError
-from collab_fastai.experiments import run_experiment, UsageError
+from collab_fastai.core import DataError, UsageError
+from collab_fastai.data import collab_dls
+from collab_fastai.experiments import run_experiment
 from collab_fastai.models import DotProductBias, CollabNN
 from collab_fastai.exercises import *
 

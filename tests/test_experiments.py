@@ -1,6 +1,7 @@
 "The chapter's models and experiments: shapes, the seed protocol, and the fast loader's bit-identical batches and losses."
 import math, pytest, torch
 from fastai.collab import get_emb_sz
+from collab_fastai.core import UsageError
 from collab_fastai.data import collab_dls
 from collab_fastai.models import *
 from collab_fastai.experiments import *

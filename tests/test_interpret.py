@@ -1,7 +1,8 @@
 "Interpretation: biases, factors, similar titles, recommendations, the PCA map, model files and their errors."
 import pytest, torch
 import pandas as pd
-from collab_fastai.experiments import run_experiment, UsageError
+from collab_fastai.core import UsageError
+from collab_fastai.experiments import run_experiment
 from collab_fastai.interpret import *
 
 @pytest.fixture(scope='module')
