@@ -12,6 +12,7 @@ from .core import *
 from .data import *
 from .experiments import EXPERIMENTS, run_experiment
 from .fast import LOADERS
+import collab_fastai.evaluate as ev
 import collab_fastai.golden as gd
 import collab_fastai.reproduce as rp
 import collab_fastai.bench as bn
@@ -20,7 +21,7 @@ import collab_fastai.exercises as ex
 
 # %% auto #0
 __all__ = ['Profile', 'ExperimentName', 'LoaderName', 'Numerics', 'sizes', 'reproduce', 'train', 'similar', 'recommend', 'biases',
-           'pca', 'check', 'bench', 'diff']
+           'pca', 'check', 'bench', 'diff', 'leaderboard']
 
 # %% ../nbs/08_commands.ipynb #8b73f449
 def _quiet():
@@ -206,3 +207,21 @@ def diff(
     d = gd.diff_results(ra, rb)
     print(gd.diff_text(d, a, b or 'the reference numbers'))
     return 0 if d['identical'] else 1
+
+# %% ../nbs/08_commands.ipynb #dd100004
+@call_parse
+def leaderboard(
+    split:Annotated[str, dict(choices=list(ev.SPLITS))]='book', # 'book': the chapter's 80/20 split; 'stratified': Microsoft Recommenders' protocol
+    seed:int=1, # training seed (and the book split's)
+    models:str=None, # comma-separated row names (default: every model of the split)
+    k:int=10, # length of the recommendation lists
+    out:str='leaderboard', # folder for leaderboard.json, leaderboard.md and leaderboard.png
+    data:str=None, # ml-100k.zip or its extracted folder (default: $COLLAB_FASTAI_DATA, else download)
+    numerics:Numerics='portable', # 'portable': the same bits on any x86-64 CPU with AVX2; 'native': the kernels torch picks here
+):
+    "Train the chapter's models and the classics on one split and rank them by the metrics recommender users read"
+    _quiet(); set_numerics(numerics)
+    ev.check_leaderboard_args(split, models, k, out)
+    print(f"data: {data_source(data)}", file=sys.stderr)
+    ev.leaderboard(split, seed, models, k, out, data=data)
+    print(f"wrote {out}/leaderboard.json, {out}/leaderboard.md and {out}/leaderboard.png", file=sys.stderr)

@@ -154,16 +154,19 @@ class BookCategorify(Categorify):
     def encodes(self, to): to.transform(to.cat_names, partial(_book_codes, self.classes))
 
 # %% ../nbs/00_data.ipynb #893a6059
-def book_dls(ratings, seed:int=1, bs:int=64, user_name='user', item_name='title', rating_name='rating', dl_type=None):
+def book_dls(ratings, seed:int=1, bs:int=64, user_name='user', item_name='title', rating_name='rating', dl_type=None,
+             splits=None):
     "fastai as the book ran it: training-only title vocabulary, permutation shuffle (`TabDataLoader`)"
-    splits = RandomSplitter(valid_pct=0.2, seed=seed)(range_of(ratings))
+    if splits is None: splits = RandomSplitter(valid_pct=0.2, seed=seed)(range_of(ratings))
     to = TabularCollab(ratings, [BookCategorify], [user_name,item_name], y_names=[rating_name], y_block=TransformBlock(),
                        splits=splits, reduce_memory=False)
     return to.dataloaders(bs=bs, dl_type=ifnone(dl_type, TabDataLoader))
 
 # %% ../nbs/00_data.ipynb #6086cc1f
-def fastai_dls(ratings, seed:int=1, bs:int=64, user_name='user', item_name='title', rating_name='rating', dl_type=None):
+def fastai_dls(ratings, seed:int=1, bs:int=64, user_name='user', item_name='title', rating_name='rating', dl_type=None,
+               splits=None):
     "Stock fastai 2.8: `CollabDataLoaders.from_df` (full title vocabulary, `TabWeightedDL`)"
+    if splits is not None: raise ValueError("the 'fastai' profile splits as CollabDataLoaders.from_df does: use the 'book' profile for a given split")
     kw = {} if dl_type is None else dict(dl_type=dl_type)
     return CollabDataLoaders.from_df(ratings, user_name=user_name, item_name=item_name, rating_name=rating_name,
                                      bs=bs, seed=seed, **kw)
@@ -180,10 +183,11 @@ def collab_dls(
     item_name:str='title', # column of items
     rating_name:str='rating', # column of ratings
     dl_type=None, # loader class; defaults to the profile's own
+    splits:tuple|None=None, # (train, valid) row positions (`book` profile only); default: the profile's `RandomSplitter(0.2, seed)`
 )->DataLoaders:
     "The chapter's `DataLoaders` for `profile`, built right after `set_seed(seed, reproducible=True)`"
     if profile not in PROFILES: raise ValueError(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
     check_ratings(ratings, user_name, item_name, rating_name)
     set_seed(seed, reproducible=True)
     return PROFILES[profile](ratings, seed=seed, bs=bs, user_name=user_name, item_name=item_name, rating_name=rating_name,
-                             dl_type=dl_type)
+                             dl_type=dl_type, splits=splits)
