@@ -17,10 +17,10 @@ from .core import *
 __all__ = ['plain_epochs', 'bench_epochs', 'bench_chapter', 'bench']
 
 # %% ../nbs/06_bench.ipynb #88bd7c71
-def plain_epochs(name:str, ratings:pd.DataFrame, epochs:int=1, seed:int=1, profile:str='book')->list:
+def plain_epochs(name:str, ratings:pd.DataFrame, epochs:int=1, seed:int=1, profile:str='book', bs:int=64)->list:
     "Seconds per epoch of a plain PyTorch loop training experiment `name`'s model on the same batches"
     exp = get_experiment(name)
-    dls = collab_dls(ratings, profile, seed=seed, dl_type=loader_type(profile, 'fast'))
+    dls = collab_dls(ratings, profile, seed=seed, bs=bs, dl_type=loader_type(profile, 'fast'))
     set_seed(seed, reproducible=True)
     model = exp.learner(dls).model
     opt = torch.optim.AdamW(model.parameters(), lr=exp.lr, betas=(0.9, 0.99), eps=1e-5, weight_decay=ifnone(exp.wd, 0.01))
@@ -38,33 +38,35 @@ def plain_epochs(name:str, ratings:pd.DataFrame, epochs:int=1, seed:int=1, profi
     return res
 
 # %% ../nbs/06_bench.ipynb #6a2c90a7
-def _fastai_epochs(name, ratings, loader, epochs, seed, profile)->tuple:
+def _fastai_epochs(name, ratings, loader, epochs, seed, profile, bs=64)->tuple:
     "Seconds per epoch and losses of `run_experiment` with `loader`"
-    run = run_experiment(name, ratings, profile, seed=seed, epochs=epochs, loader=loader, bar=False, echo=noop)
+    run = run_experiment(name, ratings, profile, seed=seed, epochs=epochs, loader=loader, bar=False, echo=noop, bs=bs)
     return [e['seconds'] for e in run.epochs], [(e['train_loss'], e['valid_loss']) for e in run.epochs]
 
 def bench_epochs(
     ratings:pd.DataFrame, # the ratings frame
     experiments=('collab_nn','dot_product_bias_wd'), # experiments to time
-    runs:int=3, # runs of each way, interleaved
+    runs:int=5, # runs of each way, interleaved
     epochs:int=1, # epochs per run
     seed:int=1, # seed of every run
     profile:str='book', # DataLoaders profile
     echo=print, # called with a line per finished run
+    bs:int=64, # batch size
 )->dict:
-    "Median seconds per epoch of each experiment trained the `stock`, `fast` and `plain` ways, and whether stock and fast agree bit for bit"
+    "Min, median and max seconds per epoch of each experiment trained the `stock`, `fast` and `plain` ways, and whether stock and fast agree bit for bit"
     res = {}
     for name in experiments:
         secs,losses = dict(stock=[], fast=[], plain=[]),dict(stock=[], fast=[])
         for i in range(runs):
             for way in ('stock','fast'):
-                s,l = _fastai_epochs(name, ratings, way, epochs, seed, profile)
+                s,l = _fastai_epochs(name, ratings, way, epochs, seed, profile, bs)
                 secs[way] += s; losses[way].append(l)
-            secs['plain'] += plain_epochs(name, ratings, epochs, seed, profile)
-            echo(f"{name} run {i+1}/{runs}: " + ', '.join(f"{k} {statistics.median(v):.2f}s" for k,v in secs.items()))
+            secs['plain'] += plain_epochs(name, ratings, epochs, seed, profile, bs)
+            echo(f"{name} bs {bs} run {i+1}/{runs}: " + ', '.join(f"{k} {statistics.median(v):.2f}s" for k,v in secs.items()))
         med = {k: statistics.median(v) for k,v in secs.items()}
         res[name] = dict(seconds_per_epoch=med, all_seconds=secs, fast_over_stock=med['fast']/med['stock'],
-                         plain_over_stock=med['plain']/med['stock'],
+                         plain_over_stock=med['plain']/med['stock'], fast_over_plain=med['fast']/med['plain'],
+                         spread={k: dict(min=min(v), median=statistics.median(v), max=max(v)) for k,v in secs.items()},
                          identical=all(l == losses['stock'][0] for l in losses['stock']+losses['fast']))
     return res
 
@@ -87,15 +89,21 @@ def bench_chapter(loader:str, profile:str='book', seed:int=1, data:str|None=None
     return res
 
 # %% ../nbs/06_bench.ipynb #56ffbf75
+def _mmm(d:dict)->str: return f"{d['median']:.2f} [{d['min']:.2f}-{d['max']:.2f}]"
+
 def _table(res:dict)->str:
-    lines = [f"{'experiment':<22} {'stock s/epoch':>13} {'fast s/epoch':>12} {'fast/stock':>10} {'plain s/epoch':>13} {'plain/stock':>11}  identical losses"]
-    for n,r in res['epochs'].items():
-        s = r['seconds_per_epoch']
-        lines.append(f"{n:<22} {s['stock']:13.2f} {s['fast']:12.2f} {r['fast_over_stock']:10.2f} {s['plain']:13.2f} "
-                     f"{r['plain_over_stock']:11.2f}  {'yes' if r['identical'] else 'NO'}")
+    lines = []
+    for key,bs in (('epochs', 64), ('epochs_large_bs', res['settings'].get('large_bs'))):
+        if key not in res: continue
+        lines += [f"seconds per epoch at bs {bs}, median [min-max] of {res['settings']['runs']} interleaved runs:",
+                  f"{'experiment':<22} {'stock':>17} {'fast':>17} {'plain loop':>17} {'fast/stock':>10} {'fast/plain':>10} {'plain/stock':>11}  identical losses"]
+        for n,r in res[key].items():
+            sp = r['spread']
+            lines.append(f"{n:<22} {_mmm(sp['stock']):>17} {_mmm(sp['fast']):>17} {_mmm(sp['plain']):>17} {r['fast_over_stock']:10.2f} "
+                         f"{r['fast_over_plain']:10.2f} {r['plain_over_stock']:11.2f}  {'yes' if r['identical'] else 'NO'}")
+        lines.append('')
     ch = res.get('chapter')
     if ch:
-        lines.append('')
         lines.append(f"full chapter ({len(EXPERIMENTS)} experiments, profile {res['settings']['profile']}, 5 epochs each):")
         for k,r in ch.items():
             lines.append(f"  {r['loader']:<5} loader, {r['numerics']:<8} numerics: {r['seconds']:7.1f} s wall, peak {r['peak_mib']:.0f} MiB, exit {r['exit_code']}")
@@ -106,9 +114,10 @@ def _table(res:dict)->str:
 
 # %% ../nbs/06_bench.ipynb #3c98a7cb
 def bench(
-    runs:int=3, # runs of each way per experiment, interleaved
+    runs:int=5, # runs of each way per experiment, interleaved
     epochs:int=1, # epochs per run
     chapter:bool=True, # also time the full chapter with each loader, and the fast one under native numerics
+    large_bs:int|None=4096, # also time the epochs at this batch size (`None`: no)
     profile:str='book', # DataLoaders profile
     out:str|Path='bench.json', # where to write the results
     data:str|Path|None=None, # ml-100k.zip or its folder (default: `$COLLAB_FASTAI_DATA`, else the download)
@@ -122,8 +131,10 @@ def bench(
         raise UsageError(f"cannot write {out}: its folder does not exist or is not writable. Choose another with --out.")
     path = get_ml100k(data)
     ratings = load_ratings(path)
-    res = dict(environment=environment({n: md5sum(path/n) for n in ML_100K_MD5}), settings=dict(runs=runs, epochs=epochs, profile=profile),
+    res = dict(environment=environment({n: md5sum(path/n) for n in ML_100K_MD5}),
+               settings=dict(runs=runs, epochs=epochs, profile=profile, large_bs=large_bs),
                epochs=bench_epochs(ratings, runs=runs, epochs=epochs, profile=profile, echo=echo))
+    if large_bs: res['epochs_large_bs'] = bench_epochs(ratings, runs=runs, epochs=epochs, profile=profile, echo=echo, bs=large_bs)
     res['peak_mib'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024
     if chapter:
         res['chapter'] = {}

@@ -183,7 +183,7 @@ def check(
 # %% ../nbs/08_commands.ipynb #cc6584f1
 @call_parse
 def bench(
-    runs:int=3, # runs of each way per experiment (the median is reported)
+    runs:int=5, # runs of each way per experiment (min, median and max are reported)
     epochs:int=1, # epochs per run
     no_chapter:store_true=False, # skip the full-chapter timing (about ten minutes)
     out:str='bench.json', # where to write the results

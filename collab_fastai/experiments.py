@@ -136,12 +136,13 @@ def run_experiment(
     learner:Callable|None=None, # builds the `Learner` from the `DataLoaders` instead of the experiment's own
     splits:tuple|None=None, # (train, valid) row positions instead of the profile's split (`book` profile only)
     item_name:str='title', # the column of items
+    bs:int=64, # batch size (the book's 64)
 )->Run:
     "Train the experiment `name` under the seed protocol and return its `Run`"
     exp = get_experiment(name)
     epochs = ifnone(epochs, exp.epochs)
     if epochs < 1: raise UsageError(f"epochs must be at least 1, not {epochs}")
-    dls = collab_dls(ratings, profile, seed=seed, dl_type=loader_type(profile, loader), splits=splits, item_name=item_name)
+    dls = collab_dls(ratings, profile, seed=seed, bs=bs, dl_type=loader_type(profile, loader), splits=splits, item_name=item_name)
     set_seed(seed, reproducible=True)
     learn = ifnone(learner, exp.learner)(dls)
     log = EpochLog(echo)

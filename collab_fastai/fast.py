@@ -3,12 +3,14 @@
 # %% ../nbs/05_fast.ipynb #099a094c
 from __future__ import annotations
 from contextlib import contextmanager
+from types import MethodType
 from fastai.collab import *
 from fastai.tabular.all import *
+from fastai.optimizer import Optimizer, weight_decay, average_grad, average_sqr_grad, step_stat, adam_step, debias
 
 # %% auto #0
-__all__ = ['LOADERS', 'ReadTabTensors', 'FastBatches', 'FastTabDataLoader', 'FastTabWeightedDL', 'QuickEvents', 'fast_fit',
-           'loader_type']
+__all__ = ['LOADERS', 'ReadTabTensors', 'FastBatches', 'FastTabDataLoader', 'FastTabWeightedDL', 'QuickEvents', 'is_fastai_adam',
+           'fast_adam_step', 'fast_zero_grad', 'fast_adam', 'fast_fit', 'loader_type']
 
 # %% ../nbs/05_fast.ipynb #3cdf01d1
 class ReadTabTensors(ReadTabBatch):
@@ -34,6 +36,20 @@ class FastBatches:
         idx = torch.as_tensor(b, dtype=torch.long)
         return tuple(t[idx] for t in self._tensors)
 
+    def sample(self):
+        "The indices of the epoch: in one process fastai's `sample` lets every one through, one by one; take them whole"
+        if self.num_workers == 1 and self.offs == 0: return self._DataLoader__idxs
+        return super().sample()
+
+    def create_batches(self, samps):
+        "fastai's batches of `bs` indices in order, sliced from the list instead of gathered item by item"
+        if not isinstance(samps, list): yield from super().create_batches(samps); return
+        if self.dataset is not None: self.it = iter(self.dataset)
+        for i in range(0, len(samps), self.bs):
+            b = samps[i:i+self.bs]
+            if self.drop_last and len(b) < self.bs: return
+            yield self.do_batch(b)
+
 # %% ../nbs/05_fast.ipynb #4067fee8
 class FastTabDataLoader(FastBatches, TabDataLoader):
     "`TabDataLoader` (permutation shuffle, the `book` profile) with batches gathered from pre-built tensors"
@@ -47,24 +63,68 @@ from fastai.callback.core import _events
 class QuickEvents(Callback):
     "For the length of a fit: the events each callback lacks resolved to `noop`, and the callbacks sorted once"
     order = -100
-    def __init__(self): self.patched,self.patched_learn = [],None
+    def __init__(self): self.patched,self.patched_learn,self.patched_opt = [],None,None
     def before_fit(self):
         self.patched = [(cb, ev) for cb in self.learn.cbs for ev in _events
                         if not hasattr(type(cb), ev) and ev not in cb.__dict__]
         for cb,ev in self.patched: cb.__dict__[ev] = noop
         cbs = tuple(self.learn.cbs.sorted('order'))
+        lacking = set(self.patched)
+        by_event = {ev: tuple(cb for cb in cbs if (cb, ev) not in lacking) for ev in _events}
+        by_event['after_fit'] = cbs  # every callback: `Callback.__call__` resets `run` at `after_fit`
         def _call_one(event_name):
-            for cb in cbs: cb(event_name)
+            for cb in by_event[event_name]: cb(event_name)
         self.learn._call_one = _call_one  # shadows `Learner._call_one`, which sorts the callbacks at every event
         self.patched_learn = self.learn
+        self.patched_opt = fast_adam(self.learn.opt)
 
     def restore(self):
         "Undo `before_fit`; safe to call twice"
         for cb,ev in self.patched: cb.__dict__.pop(ev, None)
         if self.patched_learn is not None: self.patched_learn.__dict__.pop('_call_one', None)
-        self.patched,self.patched_learn = [],None
+        if getattr(self, 'patched_opt', None) is not None:
+            for k in ('step', 'zero_grad'): self.patched_opt.__dict__.pop(k, None)
+        self.patched,self.patched_learn,self.patched_opt = [],None,None
 
     def after_fit(self): self.restore()
+
+# %% ../nbs/05_fast.ipynb #fa570002
+def is_fastai_adam(opt)->bool:
+    "Whether `opt` is fastai's `Adam` with decoupled weight decay, callback for callback"
+    if type(opt) is not Optimizer or len(opt.cbs) != 5: return False
+    c = list(opt.cbs)
+    return (c[0] is weight_decay and isinstance(c[1], partial) and c[1].func is average_grad and c[1].keywords == dict(dampening=True)
+            and not c[1].args and c[2] is average_sqr_grad and c[3] is step_stat and c[4] is adam_step)
+
+def fast_adam_step(opt:Optimizer):
+    "fastai's `Adam` step on every parameter with a gradient: the same operations, without the per-call dicts"
+    for pg,hyper in zip(opt.param_lists, opt.hypers):
+        lr,mom,sqr_mom,eps,wd = hyper['lr'],hyper['mom'],hyper['sqr_mom'],hyper['eps'],hyper['wd']
+        for p in pg:
+            if p.grad is None: continue
+            state,d,g = opt.state[p],p.data,p.grad.data
+            if state.get('do_wd', True) and wd != 0: d.mul_(1 - lr*wd)                        # weight_decay
+            grad_avg = state.get('grad_avg')
+            if grad_avg is None: grad_avg = state['grad_avg'] = torch.zeros_like(g)
+            grad_avg.mul_(mom).add_(g, alpha=1-mom)                                          # average_grad, dampened
+            sqr_avg = state.get('sqr_avg')
+            if sqr_avg is None: sqr_avg = state['sqr_avg'] = torch.zeros_like(g)
+            sqr_avg.mul_(sqr_mom).addcmul_(g, g, value=1-sqr_mom)                            # average_sqr_grad
+            step = state['step'] = state.get('step', 0) + 1                                   # step_stat
+            debias1,debias2 = debias(mom, 1-mom, step),debias(sqr_mom, 1-sqr_mom, step)
+            d.addcdiv_(grad_avg, (sqr_avg/debias2).sqrt() + eps, value=-lr/debias1)          # adam_step
+
+def fast_zero_grad(opt:Optimizer):
+    "fastai's `zero_grad`, without building the list of parameters"
+    for pg in opt.param_lists:
+        for p in pg:
+            if p.grad is not None: p.grad.detach_(); p.grad.zero_()
+
+def fast_adam(opt)->Optimizer|None:
+    "Give fastai's `Adam` optimizer `opt` the fast `step` and `zero_grad` (undone by deleting them); `None` for any other"
+    if not is_fastai_adam(opt): return None
+    opt.step,opt.zero_grad = MethodType(fast_adam_step, opt),MethodType(fast_zero_grad, opt)
+    return opt
 
 # %% ../nbs/05_fast.ipynb #e9fd3fb1
 LOADERS = ('fast', 'stock')

@@ -52,17 +52,18 @@ def epochs_of_batches(dls, n=2):
     return [b for _ in range(n) for b in dls.train] + list(dls.valid)
 
 @pytest.mark.parametrize('profile', ['book', 'fastai'])
-def test_fast_loader_batches_and_api(synthetic_ratings, profile):
+@pytest.mark.parametrize('bs', [16, 7])  # 7 leaves a partial last batch: dropped in training, kept in validation
+def test_fast_loader_batches_and_api(synthetic_ratings, profile, bs):
     # each loader is built (seeded) and drained before the next: TabWeightedDL draws from numpy's global generator
-    fast = collab_dls(synthetic_ratings, profile, seed=2, bs=16, dl_type=loader_type(profile, 'fast'))
+    fast = collab_dls(synthetic_ratings, profile, seed=2, bs=bs, dl_type=loader_type(profile, 'fast'))
     fast_batches = epochs_of_batches(fast)
-    stock = collab_dls(synthetic_ratings, profile, seed=2, bs=16)
+    stock = collab_dls(synthetic_ratings, profile, seed=2, bs=bs)
     stock_batches = epochs_of_batches(stock)
     assert isinstance(fast.train, type(stock.train)) and fast.classes == stock.classes and get_emb_sz(fast) == get_emb_sz(stock)
     assert len(fast_batches) == len(stock_batches)
     for (xf, yf), (xs, ys) in zip(fast_batches, stock_batches):
         assert torch.equal(xf, xs) and torch.equal(yf, ys) and xf.dtype == xs.dtype and yf.dtype == ys.dtype
-    assert fast.one_batch()[0].shape == (16, 2)
+    assert fast.one_batch()[0].shape == (bs, 2)
     fast.show_batch(max_n=2)  # decodes through ReadTabTensors
 
 def test_unknown_loader():
@@ -86,3 +87,22 @@ def test_an_interrupted_fast_fit_leaves_the_learner_as_it_was(synthetic_ratings)
     assert type(TensorBase(torch.ones(1)) + 1) is TensorBase  # the subclass dispatch is on again
     with learn.no_bar(), learn.no_logging(): learn.fit(1)  # the stock dispatch works again
     assert len(learn.recorder.values) == 1
+
+def test_fast_fit_keeps_fastais_behaviour(synthetic_ratings):
+    "A callback of the user's still runs, and the Recorder and the optimizer's state end as in a stock fit"
+    from fastai.callback.core import Callback
+    class Count(Callback):
+        def __init__(self): self.n = 0
+        def after_batch(self): self.n += 1
+    def fit(loader):
+        dls = collab_dls(synthetic_ratings, 'book', seed=1, dl_type=loader_type('book', loader))
+        learn = EXPERIMENTS['collab_nn'].learner(dls)
+        count = Count()
+        with learn.no_bar(), learn.no_logging(), fast_fit(learn, loader): learn.fit_one_cycle(2, 5e-3, wd=0.01, cbs=count)
+        rec = learn.recorder
+        return count.n, rec.values, rec.losses, rec.lrs, [rec.hps[k] for k in sorted(rec.hps)], learn.opt.state_dict()['state']
+    fast, stock = fit('fast'), fit('stock')
+    assert fast[0] == stock[0] > 0
+    assert fast[1:5] == stock[1:5]
+    for a, b in zip(fast[5], stock[5]):
+        assert a['step'] == b['step'] and torch.equal(a['grad_avg'], b['grad_avg']) and torch.equal(a['sqr_avg'], b['sqr_avg'])
