@@ -187,6 +187,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                     'collab_fastai.fast.ReadTabTensors.encodes': ( 'fast.html#readtabtensors.encodes',
                                                                                    'collab_fastai/fast.py'),
                                     'collab_fastai.fast._check_loader': ('fast.html#_check_loader', 'collab_fastai/fast.py'),
+                                    'collab_fastai.fast._quick_call': ('fast.html#_quick_call', 'collab_fastai/fast.py'),
                                     'collab_fastai.fast.fast_adam': ('fast.html#fast_adam', 'collab_fastai/fast.py'),
                                     'collab_fastai.fast.fast_adam_step': ('fast.html#fast_adam_step', 'collab_fastai/fast.py'),
                                     'collab_fastai.fast.fast_fit': ('fast.html#fast_fit', 'collab_fastai/fast.py'),

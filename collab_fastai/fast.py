@@ -2,6 +2,7 @@
 
 # %% ../nbs/05_fast.ipynb #099a094c
 from __future__ import annotations
+import functools
 from contextlib import contextmanager
 from types import MethodType
 from fastai.collab import *
@@ -60,6 +61,15 @@ class FastTabWeightedDL(FastBatches, TabWeightedDL):
 # %% ../nbs/05_fast.ipynb #1b231a25
 from fastai.callback.core import _events
 
+@functools.lru_cache(maxsize=None)
+def _quick_call(cls:type)->type:
+    "A subclass of the `Learner` class `cls` whose `__call__` hands one event straight to `_call_one`"
+    def __call__(self, event_name):
+        if isinstance(event_name, str): self._call_one(event_name)
+        else: cls.__call__(self, event_name)
+    return type(cls.__name__, (cls,), dict(__call__=__call__, __module__=cls.__module__, __qualname__=cls.__qualname__,
+                                           __doc__=cls.__doc__))
+
 class QuickEvents(Callback):
     "For the length of a fit: the events each callback lacks resolved to `noop`, and the callbacks sorted once"
     order = -100
@@ -75,13 +85,17 @@ class QuickEvents(Callback):
         def _call_one(event_name):
             for cb in by_event[event_name]: cb(event_name)
         self.learn._call_one = _call_one  # shadows `Learner._call_one`, which sorts the callbacks at every event
+        self.learn_class = type(self.learn)
+        self.learn.__class__ = _quick_call(self.learn_class)  # `Learner.__call__` builds an `L` for every event
         self.patched_learn = self.learn
         self.patched_opt = fast_adam(self.learn.opt)
 
     def restore(self):
         "Undo `before_fit`; safe to call twice"
         for cb,ev in self.patched: cb.__dict__.pop(ev, None)
-        if self.patched_learn is not None: self.patched_learn.__dict__.pop('_call_one', None)
+        if self.patched_learn is not None:
+            self.patched_learn.__dict__.pop('_call_one', None)
+            self.patched_learn.__class__ = self.learn_class
         if getattr(self, 'patched_opt', None) is not None:
             for k in ('step', 'zero_grad'): self.patched_opt.__dict__.pop(k, None)
         self.patched,self.patched_learn,self.patched_opt = [],None,None
