@@ -50,4 +50,4 @@ test-fast: install
 	$(BIN)/pytest -m 'not slow'
 
 clean:
-	rm -rf $(VENV) reproduction reproduction-golden bench.json .pytest_cache
+	rm -rf $(VENV) reproduction reproduction-golden leaderboard bench.json .pytest_cache
