@@ -34,6 +34,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                     'collab_fastai.core._config_line': ('core.html#_config_line', 'collab_fastai/core.py'),
                                     'collab_fastai.core.environment': ('core.html#environment', 'collab_fastai/core.py'),
                                     'collab_fastai.core.md5sum': ('core.html#md5sum', 'collab_fastai/core.py'),
+                                    'collab_fastai.core.out_folder': ('core.html#out_folder', 'collab_fastai/core.py'),
                                     'collab_fastai.core.write_atomic': ('core.html#write_atomic', 'collab_fastai/core.py')},
             'collab_fastai.data': { 'collab_fastai.data.BookCategorify': ('data.html#bookcategorify', 'collab_fastai/data.py'),
                                     'collab_fastai.data.BookCategorify.encodes': ( 'data.html#bookcategorify.encodes',

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys, warnings
 from typing import Annotated
 from pathlib import Path
-from fastcore.script import call_parse, parse_cli, store_true
+from fastcore.script import call_parse, store_true
 from fastai.collab import get_emb_sz
 from .numerics import NUMERICS, set_numerics
 from .core import *
@@ -221,7 +221,5 @@ def leaderboard(
 ):
     "Train the chapter's models and the classics on one split and rank them by the metrics recommender users read"
     _quiet(); set_numerics(numerics)
-    ev.check_leaderboard_args(split, models, k, out)
-    print(f"data: {data_source(data)}", file=sys.stderr)
     ev.leaderboard(split, seed, models, k, out, data=data)
     print(f"wrote {out}/leaderboard.json, {out}/leaderboard.md and {out}/leaderboard.png", file=sys.stderr)

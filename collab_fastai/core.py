@@ -2,13 +2,13 @@
 
 # %% ../nbs/00b_core.ipynb #c0b00003
 from __future__ import annotations
-import hashlib, json, os, platform, tempfile
+import hashlib, os, platform, tempfile
 from pathlib import Path
 from typing import Callable
 from .numerics import cpu_model, numerics_state
 
 # %% auto #0
-__all__ = ['DataError', 'UsageError', 'write_atomic', 'md5sum', 'environment']
+__all__ = ['DataError', 'UsageError', 'write_atomic', 'out_folder', 'md5sum', 'environment']
 
 # %% ../nbs/00b_core.ipynb #c0b00006
 class DataError(Exception):
@@ -32,6 +32,15 @@ def write_atomic(path:Path, data:str|bytes|Callable):
     finally:
         if os.path.exists(tmp): os.remove(tmp)
     return path
+
+def out_folder(out:str|Path)->Path:
+    "The output folder `out`, made if needed, or `UsageError` if it cannot be written (checked before any work)"
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out): pass
+    except OSError as e: raise UsageError(f"cannot write the output folder {out}: {e.strerror or e}. Choose another with --out.") from None
+    return out
 
 def md5sum(fname:Path)->str:
     "md5 hex digest of the file `fname`"

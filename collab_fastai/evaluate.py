@@ -2,7 +2,7 @@
 
 # %% ../nbs/07_evaluate.ipynb #e7a00004
 from __future__ import annotations
-import json, math, tempfile, time
+import json, math, time
 from functools import partial
 from pathlib import Path
 import numpy as np, pandas as pd, torch
@@ -244,11 +244,7 @@ def check_leaderboard_args(split:str, models, k:int, out)->tuple:
     if bad or not names: raise UsageError(f"unknown model {', '.join(map(repr, bad)) or '(none given)'}: choose from {', '.join(MODELS)}")
     if k < 1: raise UsageError(f"k must be at least 1, not {k}")
     if any(MODELS[n](1).family == 'surprise' for n in names): _surprise()
-    out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out): pass
-    except OSError as e: raise UsageError(f"cannot write the output folder {out}: {e.strerror or e}. Choose another with --out.") from None
+    out = out_folder(out)
     return list(dict.fromkeys(names)),out
 
 # %% ../nbs/07_evaluate.ipynb #e7a00037
@@ -277,6 +273,7 @@ def leaderboard(
 )->dict:
     "Train every model on one split, score it on the other part, and write the leaderboard"
     names,out = check_leaderboard_args(split, models, k, out)
+    source = data_source(data) if ratings is None else 'a ratings frame'
     if ratings is None: ratings = load_ratings(get_ml100k(data))
     check_ratings(ratings)
     item = 'title' if split == 'book' else 'movie'
@@ -289,7 +286,7 @@ def leaderboard(
         if n in RECIPES: rows[-1]['family'] = 'recommenders'
         echo(_line(rows[-1], k))
     res = dict(split=split, seed=seed, k=k, n_train=len(train), n_test=len(test), rows=rows, reference=RECOMMENDERS_ML100K,
-               environment=environment())
+               data=source, environment=environment())
     write_leaderboard(res, out)
     return res
 

@@ -2,7 +2,7 @@
 
 # %% ../nbs/03_reproduce.ipynb #cd7e524e
 from __future__ import annotations
-import json, tempfile
+import json
 from pathlib import Path
 import numpy as np, pandas as pd
 from fastcore.basics import ifnone
@@ -141,11 +141,7 @@ def check_args(experiments, profile:str, epochs:int|None, seeds:int, out, loader
     if epochs is not None and epochs < 1: raise UsageError(f"epochs must be at least 1, not {epochs}")
     if seeds < 1: raise UsageError(f"seeds must be at least 1, not {seeds}")
     if loader not in LOADERS: raise UsageError(f"unknown loader {loader!r}: choose from {', '.join(LOADERS)}")
-    out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out): pass
-    except OSError as e: raise UsageError(f"cannot write the output folder {out}: {e.strerror or e}. Choose another with --out.") from None
+    out = out_folder(out)
     return list(dict.fromkeys(names)), (['book','fastai'] if profile=='both' else [profile]), out
 
 # %% ../nbs/03_reproduce.ipynb #38d569f9
