@@ -131,7 +131,7 @@ def bench(
         raise UsageError(f"cannot write {out}: its folder does not exist or is not writable. Choose another with --out.")
     path = get_ml100k(data)
     ratings = load_ratings(path)
-    res = dict(environment=environment({n: md5sum(path/n) for n in ML_100K_MD5}),
+    res = dict(environment=environment(ml100k_checksums(path)),
                settings=dict(runs=runs, epochs=epochs, profile=profile, large_bs=large_bs),
                epochs=bench_epochs(ratings, runs=runs, epochs=epochs, profile=profile, echo=echo))
     if large_bs: res['epochs_large_bs'] = bench_epochs(ratings, runs=runs, epochs=epochs, profile=profile, echo=echo, bs=large_bs)

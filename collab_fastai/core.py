@@ -65,7 +65,6 @@ def environment(
     env = dict(python=platform.python_version(), fastai=fastai.__version__, torch=torch.__version__, pandas=pd.__version__,
                numpy=np.__version__, platform=platform.platform(), processor=platform.machine(), cpu_model=cpu_model(),
                cpu_count=os.cpu_count(), torch_threads=torch.get_num_threads(),
-               cpu_capability=torch.backends.cpu.get_cpu_capability(),
                blas=_config_line(config, 'Math Kernel Library', 'OpenBLAS', 'BLAS_INFO'),
                onednn=_config_line(config, 'MKL-DNN', 'oneDNN'),
                cuda=torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,

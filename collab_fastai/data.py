@@ -8,14 +8,18 @@ from fastai.tabular.all import *
 from .core import DataError, md5sum
 
 # %% auto #0
-__all__ = ['DATA_ENV', 'ML_100K_MD5', 'PROFILES', 'check_ml100k', 'data_source', 'get_ml100k', 'load_ratings', 'check_ratings',
-           'BookCategorify', 'book_dls', 'fastai_dls', 'collab_dls']
+__all__ = ['DATA_ENV', 'ML_100K_MD5', 'PROFILES', 'ml100k_checksums', 'check_ml100k', 'data_source', 'get_ml100k', 'load_ratings',
+           'check_ratings', 'BookCategorify', 'book_dls', 'fastai_dls', 'collab_dls']
 
 # %% ../nbs/00_data.ipynb #b0aa3b09
 DATA_ENV = 'COLLAB_FASTAI_DATA'
 ML_100K_MD5 = {'u.data': '6e47046882bad158b0efbb84cd5cb987', 'u.item': 'c9e7f390115d79079537301d5204f3f7'}
 
 # %% ../nbs/00_data.ipynb #4f76a2c7
+def ml100k_checksums(path:Path)->dict:
+    "md5 of `u.data` and `u.item` in `path`, as results files record them"
+    return {n: md5sum(Path(path)/n) for n in ML_100K_MD5}
+
 def check_ml100k(path:Path)->Path:
     "Raise `DataError` unless `path` holds the genuine `u.data` and `u.item`"
     path = Path(path)

@@ -13,23 +13,22 @@ PORTABLE_ENV = dict(ATEN_CPU_CAPABILITY='avx2', MKL_CBWR='AVX2,STRICT', ONEDNN_M
 _state = {}
 
 # %% ../nbs/00a_numerics.ipynb #n0a00007
-def cpu_flags()->set:
-    "The instruction-set flags of this CPU, from `/proc/cpuinfo` (empty where there is none)"
+def _cpuinfo(field:str)->str|None:
+    "The value of `field` for the first CPU in `/proc/cpuinfo` (`None` where there is none)"
     try:
         with open('/proc/cpuinfo') as f:
             for line in f:
-                if line.startswith('flags'): return set(line.split(':', 1)[1].split())
+                if line.startswith(field): return line.split(':', 1)[1].strip()
     except OSError: pass
-    return set()
+    return None
+
+def cpu_flags()->set:
+    "The instruction-set flags of this CPU, from `/proc/cpuinfo` (empty where there is none)"
+    return set((_cpuinfo('flags') or '').split())
 
 def cpu_model()->str:
     "The CPU's model name, from `/proc/cpuinfo`, else what `platform` knows"
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'): return line.split(':', 1)[1].strip()
-    except OSError: pass
-    return platform.processor() or platform.machine()
+    return _cpuinfo('model name') or platform.processor() or platform.machine()
 
 # %% ../nbs/00a_numerics.ipynb #n0a00009
 def hardware_problems(
@@ -66,7 +65,7 @@ def set_numerics(
         for k,v in PORTABLE_ENV.items():
             if os.environ.get(k) == v: del os.environ[k]
     _state.clear()
-    _state.update(mode=mode, torch_loaded_before=loaded, problems=problems)
+    _state.update(mode=mode, problems=problems)
     if problems and not quiet: _say(f"the losses may not be bit-identical to the reference numbers: {'; '.join(problems)}")
     return dict(_state)
 

@@ -232,7 +232,7 @@ def reproduce(
         data_path = get_ml100k(data, verify=verify)
         ratings = load_ratings(data_path)
     seed_list = list(range(seed, seed+seeds))
-    results = dict(environment=environment({n: md5sum(data_path/n) for n in ML_100K_MD5} if data_path else None),
+    results = dict(environment=environment(ml100k_checksums(data_path) if data_path else None),
                    settings=dict(experiments=names, profiles=profiles, seed=seed, seeds=seed_list, epochs=ifnone(epochs, get_experiment(names[0]).epochs),
                                  data=data_source(data) if data_path else 'a ratings frame', tolerances=TOLERANCES,
                                  loader=loader),

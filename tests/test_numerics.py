@@ -69,9 +69,9 @@ def test_golden_check(gold):
     assert golden_check(results_like(gold))['status'] == 'identical'
     moved = results_like(gold)
     moved['profiles']['book']['experiments']['collab_nn']['epochs'][4]['valid_loss'] += 3e-4
-    moved['environment']['cpu_capability'] = 'AVX512'
+    moved['environment']['numerics']['cpu_capability'] = 'AVX512'
     r = golden_check(moved)
-    assert r['status'] == 'differs' and 'book/collab_nn by up to 3.00e-04' in r['text'] and 'cpu_capability AVX512' in r['text']
+    assert r['status'] == 'differs' and 'book/collab_nn by up to 3.00e-04' in r['text'] and 'numerics.cpu_capability AVX512' in r['text']
     assert golden_check(results_like(gold, seed=2))['status'] == 'not compared'
 
 def test_write_golden_refuses_a_native_run(gold, tmp_path):

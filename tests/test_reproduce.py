@@ -48,7 +48,7 @@ def test_reproduce_on_synthetic_ratings(synthetic_ratings, tmp_path):
     exp = on_disk['profiles']['book']['experiments']['collab_nn']
     assert len(exp['epochs']) == 2 and len(exp['book']) == 5 and exp['seeds']['seeds'] == [1, 2]
     env = on_disk['environment']
-    assert {'python', 'fastai', 'torch', 'pandas', 'numpy', 'platform', 'cpu_model', 'cpu_capability', 'blas', 'onednn',
+    assert {'python', 'fastai', 'torch', 'pandas', 'numpy', 'platform', 'cpu_model', 'blas', 'onednn',
             'torch_threads', 'numerics'} <= set(env)
     assert env['numerics']['mode'] == 'portable' and env['numerics']['variables']['MKL_CBWR'] == 'AVX2,STRICT'
     assert on_disk['golden']['status'] == 'not compared'  # a ratings frame, not the genuine data
