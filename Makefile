@@ -3,8 +3,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PYTHON ?= python3
 STAMP  := $(VENV)/.installed-stamp
+NBSTAMP := $(VENV)/.notebooks-stamp
+LAB_PORT ?= 8888
+LAB_TOKEN ?=
 
-.PHONY: install reproduce test test-fast export check-export bench golden clean
+.PHONY: install install-notebooks lab docs reproduce test test-fast export check-export bench golden clean
 
 install: $(STAMP)
 
@@ -13,6 +16,24 @@ $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
+
+# JupyterLab, ipykernel and the docs build's nbconvert (the `notebooks` and `docs` extras), under the same pins.
+install-notebooks: $(NBSTAMP)
+
+$(NBSTAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,notebooks,docs]'
+	@touch $(NBSTAMP)
+
+# JupyterLab on nbs/, on this machine only (127.0.0.1), with a kernel registered for .venv ("Python 3 (collab_fastai)").
+lab: $(NBSTAMP)
+	$(BIN)/python -m ipykernel install --user --name collab-fastai --display-name "Python 3 (collab_fastai)"
+	@echo "JupyterLab on nbs/: open the http://127.0.0.1:$(LAB_PORT)/lab?token=... address it prints below (Ctrl-C stops it)"
+	$(BIN)/jupyter lab --notebook-dir=nbs --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) --ServerApp.port_retries=0 \
+	  --no-browser $(if $(LAB_TOKEN),--IdentityProvider.token=$(LAB_TOKEN)) $(if $(filter 0,$(shell id -u)),--allow-root)
+
+# Every notebook run (slow cells too) and rendered into a static site in _docs/, with a screenshot of the chapter's page.
+docs: $(NBSTAMP)
+	$(BIN)/collab-fastai docs --out _docs
 
 # The whole chapter under the book profile (judged) and stock fastai (its drift), into reproduction/.
 reproduce: install
@@ -41,7 +62,7 @@ check-export: install
 	@rm -f .export-before .export-after
 	@echo "nbdev-export: collab_fastai/ is in sync with nbs/"
 
-test: check-export
+test: check-export $(NBSTAMP)
 	$(BIN)/pytest
 	$(BIN)/nbdev-test
 
@@ -50,4 +71,4 @@ test-fast: install
 	$(BIN)/pytest -m 'not slow'
 
 clean:
-	rm -rf $(VENV) reproduction reproduction-golden leaderboard bench.json .pytest_cache
+	rm -rf $(VENV) reproduction reproduction-golden leaderboard bench.json _docs .pytest_cache

@@ -5,6 +5,7 @@ from collab_fastai.data import collab_dls
 from collab_fastai.experiments import run_experiment
 from collab_fastai.models import DotProductBias, CollabNN
 from collab_fastai.exercises import *
+from collab_fastai.datasets import load_dataset
 
 def losses(epochs): return [(e['train_loss'], e['valid_loss']) for e in epochs]
 
@@ -80,10 +81,10 @@ def test_other_movielens_releases(tmp_path):
     (tmp_path/'small'/'movies.csv').write_text('movieId,title,genres\n1,Toy Story (1995),Animation\n3,"Grumpier Old Men, The (1995)",Comedy\n')
     (tmp_path/'m1'/'ratings.dat').write_text('1::1193::5::978300760\n')
     (tmp_path/'m1'/'movies.dat').write_bytes('1193::Caf\xe9 (1996)::Drama\n'.encode('latin-1'))
-    small, m1 = load_movielens(tmp_path/'small'), load_movielens(tmp_path/'m1')
+    small, m1 = load_dataset('ml-latest-small', tmp_path/'small'), load_dataset('ml-1m', tmp_path/'m1')
     assert small.rating.tolist() == [4.5, 3.0] and list(small.columns) == ['user', 'movie', 'rating', 'timestamp', 'title']
     assert m1.title.tolist() == ['Café (1996)']
-    with pytest.raises(DataError, match='ratings.dat and movies.dat'): load_movielens(tmp_path)
+    with pytest.raises(DataError, match='ratings in ratings.dat and its titles in movies.dat'): load_dataset('ml-1m', tmp_path)
 
 def test_check_cli_errors(cli, tmp_path):
     assert cli('check')[0] == 2

@@ -1,0 +1,100 @@
+"For teachers and students: `make lab` serves the notebooks; the chapter's page of `make docs`, checked in headless Chromium."
+import functools, http.server, json, os, re, secrets, shutil, signal, socket, subprocess, threading, time, urllib.error, urllib.request
+from pathlib import Path
+import pytest
+from collab_fastai.docs import build_docs, chromium, chromium_args
+
+ROOT = Path(__file__).resolve().parents[1]
+IN_CI = os.environ.get('CI', '').lower() in ('1', 'true', 'yes')
+
+def _free_port()->int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+def _get(url:str, timeout:float=10):
+    with urllib.request.urlopen(url, timeout=timeout) as r: return r.status, r.read()
+
+def test_make_lab_serves_the_notebooks_on_loopback(tmp_path):
+    if not (ROOT/'.venv/bin/python').exists(): pytest.skip('make lab runs from the repository with its .venv')
+    port,token = _free_port(),secrets.token_hex(12)
+    env = dict(os.environ, JUPYTER_DATA_DIR=str(tmp_path/'data'), JUPYTER_CONFIG_DIR=str(tmp_path/'config'),
+               JUPYTER_RUNTIME_DIR=str(tmp_path/'runtime'))  # the kernel registration and server state stay in tmp_path
+    p = subprocess.Popen(['make', '--no-print-directory', 'lab', f'LAB_PORT={port}', f'LAB_TOKEN={token}'], cwd=ROOT, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    out = []
+    try:
+        threading.Thread(target=lambda: out.extend(p.stdout), daemon=True).start()
+        base = f'http://127.0.0.1:{port}'
+        for _ in range(240):  # JupyterLab starts in a few seconds; wait up to 2 minutes on a loaded machine
+            if p.poll() is not None: pytest.fail(f"make lab exited with {p.returncode}:\n{''.join(out)}")
+            try:
+                if _get(f'{base}/api/status?token={token}', 2)[0] == 200: break
+            except OSError: time.sleep(0.5)
+        else: pytest.fail(f"JupyterLab did not answer on port {port}:\n{''.join(out)}")
+        assert any(f'http://127.0.0.1:{port}/lab?token=' in l for l in out), ''.join(out)  # the address a student opens
+        status,body = _get(f'{base}/api/contents/10_chapter.ipynb?token={token}')
+        nb = json.loads(body)
+        assert status == 200 and nb['type'] == 'notebook'
+        assert nb['content']['cells'][0]['source'].startswith('# Collaborative filtering deep dive')
+        assert _get(f'{base}/lab?token={token}')[0] == 200
+        specs = json.loads(_get(f'{base}/api/kernelspecs?token={token}')[1])['kernelspecs']
+        assert specs['collab-fastai']['spec']['argv'][0] == str(ROOT/'.venv/bin/python')
+        with pytest.raises(urllib.error.HTTPError, match='403'): _get(f'{base}/api/contents/10_chapter.ipynb')  # no token, no notebook
+        ip = next((a[4][0] for a in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET) if not a[4][0].startswith('127.')), None)
+        if ip:  # loopback only: nothing answers on this machine's other address
+            with pytest.raises(OSError): socket.create_connection((ip, port), timeout=2).close()
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGTERM)
+            try: p.wait(30)
+            except subprocess.TimeoutExpired: os.killpg(p.pid, signal.SIGKILL)
+
+@pytest.fixture(scope='module')
+def browser(tmp_path_factory):
+    "Headless Chromium driven by selenium through Debian's chromedriver"
+    exe,driver = chromium(),shutil.which('chromedriver')
+    if not (exe and driver):
+        msg = "needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)"
+        if IN_CI: pytest.fail(msg)
+        pytest.skip(msg)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = exe
+    for a in chromium_args(tmp_path_factory.mktemp('profile')): opts.add_argument(a)
+    opts.add_argument('--window-size=1280,1600')
+    b = webdriver.Chrome(options=opts, service=Service(driver))
+    yield b
+    b.quit()
+
+@pytest.fixture(scope='module')
+def site(tmp_path_factory, ml100k):
+    "The chapter's page built as `make docs` builds it (its training cells run), served on loopback"
+    out = tmp_path_factory.mktemp('site')
+    res = build_docs(out, only=['10_chapter'], echo=lambda s: None)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield res, f'http://127.0.0.1:{server.server_address[1]}'
+    server.shutdown()
+
+@pytest.mark.slow
+def test_the_chapters_page_shows_the_tables_and_the_pictures(site, browser):
+    res,url = site
+    assert res['pages'] == ['10_chapter'] and res['screenshot'].stat().st_size > 50_000
+    browser.get(f'{url}/10_chapter.html')
+    assert browser.title.startswith('10_chapter') or 'Collaborative' in browser.page_source
+    assert browser.find_element('css selector', 'h1').text.startswith('Collaborative filtering deep dive')
+    headers = browser.execute_script("return [...document.querySelectorAll('table')].map(t => [...t.querySelectorAll('th')].map(h => h.textContent.trim()))")
+    book_tables = [h for h in headers if {'train_loss', 'book_train', 'valid_loss', 'book_valid'} <= set(h)]
+    chapter = json.loads((ROOT/'nbs/10_chapter.ipynb').read_text())
+    n_checked = sum(len(re.findall(r'^check_with_book\(', ''.join(c['source']), re.M)) for c in chapter['cells'] if c['cell_type'] == 'code')
+    assert n_checked >= 7 and len(book_tables) == n_checked, headers  # a table beside the book's after every run it checks
+    imgs = browser.execute_script("return [...document.images].map(i => [i.complete, i.naturalWidth, i.naturalHeight])")
+    assert len(imgs) >= 3 and all(c and w > 100 and h > 100 for c,w,h in imgs), imgs  # two loss plots and the PCA map, all decoded
+    errors = browser.execute_script("return document.querySelectorAll('.jp-OutputArea-output[data-mime-type=\"application/vnd.jupyter.stderr\"]').length")
+    assert errors == 0 and 'Traceback' not in browser.page_source
+    browser.find_element('link text', 'index').click()
+    assert 'Two commands' in browser.find_element('tag name', 'body').text  # the index is the README
+    browser.find_element('link text', 'Collaborative filtering deep dive').click()
+    assert browser.current_url.endswith('/10_chapter.html')
