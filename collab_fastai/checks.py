@@ -87,7 +87,7 @@ def _answer(obj, what:str, kind:str='function'):
     "Check that the answer `obj` is a function or a class, as `kind` says"
     if obj is None or obj is Ellipsis: raise _Todo(f"{what} is still a blank: write it.")
     if kind == 'class' and not isinstance(obj, type):
-        if isinstance(obj, nn.Module): raise _Hint(f"pass the class itself, not a model built from it: check(MyClass), not check(MyClass(...)).")
+        if isinstance(obj, nn.Module): raise _Hint("pass the class itself, not a model built from it: check(MyClass), not check(MyClass(...)).")
         raise _Hint(f"{what} must be a class (class {what}(Module): ...), not a {type(obj).__name__}.")
     if not callable(obj): raise _Hint(f"{what} must be a function, not a {type(obj).__name__}.")
 
@@ -257,7 +257,7 @@ def _dot_product(cls, y_range:bool=True):
         m = _build(cls, 7, 9, 4, y_range=(lo, hi))
         for n,t in zip(_FACTORS, [u, v]): _set(_weight(m, n, t.shape), t)
         _match(_predict(m, _X, 4), sigmoid_range(dot, lo, hi), [
-            (f"squeeze the prediction into y_range: return sigmoid_range(res, *self.y_range) when y_range is given.", dot),
+            ("squeeze the prediction into y_range: return sigmoid_range(res, *self.y_range) when y_range is given.", dot),
             ("torch.sigmoid squeezes into (0, 1) only: sigmoid_range(res, *self.y_range) stretches that to (low, high).", torch.sigmoid(dot)),
             ("use the y_range the model is given, not fixed numbers: sigmoid_range(res, *self.y_range).", sigmoid_range(dot, 0, 5.5)),
         ], f"with y_range=({lo}, {hi}) your forward does not give sigmoid_range(dot product, {lo}, {hi}).")
@@ -459,7 +459,7 @@ def _collab_nn(cls):
         raise _Hint(f"the first Linear takes the user's and the item's factors side by side, user_sz[1]+item_sz[1] inputs: "
                     f"here 5+3 = 8, yours takes {l1.in_features}.{why}")
     if l1.out_features != 100: raise _Hint(f"the first Linear gives n_act activations, 100 by default: nn.Linear(user_sz[1]+item_sz[1], n_act); yours gives {l1.out_features}.")
-    if l2.in_features != l1.out_features or l2.out_features != 1: raise _Hint(f"the last Linear takes the n_act activations and gives one number, the prediction: nn.Linear(n_act, 1).")
+    if l2.in_features != l1.out_features or l2.out_features != 1: raise _Hint("the last Linear takes the n_act activations and gives one number, the prediction: nn.Linear(n_act, 1).")
     std = _init(_build(cls, (300, 50), (400, 40)), dict(user_factors=(300, 50), item_factors=(400, 40)))
     book = CollabNN(us, its)
     with torch.no_grad():

@@ -4,7 +4,7 @@
 
 # %% ../nbs/07a_docs.ipynb #d7a00004
 from __future__ import annotations
-import os, re, shutil, subprocess, sys, tempfile, time
+import re, shutil, subprocess, tempfile, time
 from pathlib import Path
 from .core import UsageError, out_folder, write_atomic
 

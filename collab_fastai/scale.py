@@ -4,7 +4,7 @@
 
 # %% ../nbs/06a_scale.ipynb #sc000005
 from __future__ import annotations
-import json, math, os, subprocess, sys, time
+import json, subprocess, sys, time
 from pathlib import Path
 from fastcore.basics import noop
 from .core import UsageError, DataError, environment, write_atomic
