@@ -172,6 +172,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                                                                   'collab_fastai/datasets.py')},
             'collab_fastai.distributed': { 'collab_fastai.distributed.DistributedDL._broadcast': ( 'distributed.html#distributeddl._broadcast',
                                                                                                    'collab_fastai/distributed.py'),
+                                           'collab_fastai.distributed.exit_distrib': ( 'distributed.html#exit_distrib',
+                                                                                       'collab_fastai/distributed.py'),
                                            'collab_fastai.distributed.is_main_process': ( 'distributed.html#is_main_process',
                                                                                           'collab_fastai/distributed.py'),
                                            'collab_fastai.distributed.launch': ('distributed.html#launch', 'collab_fastai/distributed.py'),

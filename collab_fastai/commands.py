@@ -123,11 +123,12 @@ def train(
     folder = checkpoints or resume
     if folder: run = ck.train_with_checkpoints(experiment, ratings, folder, resume=bool(resume), settings=dict(dataset=dataset, nproc=world), **kw)
     else: run = run_experiment(experiment, ratings, **kw)
-    if not main: return
-    write_atomic(save, lambda f: run.learn.export(Path(f)))
-    e = run.final
-    print(f"{experiment} ({dataset}, {profile}, seed {seed}, {world} process{'es' if world > 1 else ''} of bs {bs}, lr {lr:.3g}): "
-          f"train_loss {e['train_loss']:.4f}, valid_loss {e['valid_loss']:.4f}; saved {save}")
+    if main:
+        write_atomic(save, lambda f: run.learn.export(Path(f)))
+        e = run.final
+        print(f"{experiment} ({dataset}, {profile}, seed {seed}, {world} process{'es' if world > 1 else ''} of bs {bs}, lr {lr:.3g}): "
+              f"train_loss {e['train_loss']:.4f}, valid_loss {e['valid_loss']:.4f}; saved {save}")
+    if world > 1: dd.exit_distrib()  # without Python's teardown, where gloo's threads can abort the process (07c_distributed)
 
 # %% ../nbs/08_commands.ipynb #f6589d7d
 def _ratings_if_any(data, unverified, dataset='ml-100k'):

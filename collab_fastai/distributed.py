@@ -9,11 +9,11 @@ from pathlib import Path
 import torch
 from fastcore.basics import patch
 from fastai.torch_core import num_distrib, rank_distrib
-from fastai.distributed import DistributedDL, rank0_first
+from fastai.distributed import DistributedDL, rank0_first, teardown_distrib
 from .core import UsageError
 
 # %% auto #0
-__all__ = ['launch_env', 'launch', 'without_nproc', 'is_main_process']
+__all__ = ['launch_env', 'launch', 'without_nproc', 'is_main_process', 'exit_distrib']
 
 # %% ../nbs/07c_distributed.ipynb #dd000008
 @patch
@@ -55,3 +55,10 @@ def without_nproc(args:list)->list:
 def is_main_process()->bool:
     "Whether this process is rank 0 (or the only one): the one that writes files and prints results"
     return rank_distrib() == 0
+
+# %% ../nbs/07c_distributed.ipynb #dd000021
+def exit_distrib(code:int=0):
+    "End a data-parallel process: destroy its group, flush its output and exit at once (gloo's threads can abort Python's teardown)"
+    teardown_distrib()
+    sys.stdout.flush(); sys.stderr.flush()
+    os._exit(code)

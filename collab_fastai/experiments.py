@@ -159,7 +159,7 @@ def run_experiment(
     set_seed(seed, reproducible=True)
     learn = ifnone(learner, exp.learner)(dls)
     log = EpochLog(echo, ifnone(done, []))
-    if distrib: import fastai.distributed  # adds `Learner.distrib_ctx` (it needs Accelerate)
+    if distrib: import collab_fastai.distributed  # fastai's `Learner.distrib_ctx` (it needs Accelerate), and the broadcast on gloo
     with (learn.distrib_ctx() if distrib else nullcontext()), epoch_lines(learn, log, bar), fast_fit(learn, loader):
         learn.fit_one_cycle(epochs, ifnone(lr, exp.lr), wd=exp.wd, cbs=[log, *ifnone(cbs, [])], start_epoch=len(log.epochs))
     return Run(name, profile, seed, log.epochs, learn)
