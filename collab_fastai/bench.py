@@ -20,7 +20,7 @@ __all__ = ['plain_epochs', 'bench_epochs', 'bench_chapter', 'bench']
 
 # %% ../nbs/06_bench.ipynb #88bd7c71
 def plain_epochs(name:str, ratings:pd.DataFrame, epochs:int=1, seed:int=1, profile:str='book', bs:int=64,
-                 lr:float|None=None, item_name:str='title')->list:
+                 lr:float|None=None, item_name:str='title', each_batch=noop)->list:
     "Seconds per epoch of a plain PyTorch loop training experiment `name`'s model on the same batches"
     exp = get_experiment(name)
     dls = collab_dls(ratings, profile, seed=seed, bs=bs, dl_type=loader_type(profile, 'fast'), item_name=item_name)
@@ -31,9 +31,10 @@ def plain_epochs(name:str, ratings:pd.DataFrame, epochs:int=1, seed:int=1, profi
     for _ in range(epochs):
         start = time.perf_counter()
         model.train()
-        for xb,yb in dls.train:
+        for i,(xb,yb) in enumerate(dls.train):
             loss = F.mse_loss(model(xb).view(-1), yb.float().view(-1))
             opt.zero_grad(); loss.backward(); opt.step()
+            each_batch(i)
         model.eval()
         with torch.no_grad():
             for xb,yb in dls.valid: F.mse_loss(model(xb).view(-1), yb.float().view(-1))

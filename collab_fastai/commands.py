@@ -119,7 +119,8 @@ def train(
     else: ratings = _load(data, unverified, dataset)
     main = rank_distrib() == 0
     lr = ifnone(lr, large_batch_lr(get_experiment(experiment).lr, bs*world))
-    kw = dict(profile=profile, seed=seed, loader=loader, epochs=epochs, bs=bs, lr=lr, echo=None if main else noop, distrib=world > 1)
+    kw = dict(profile=profile, seed=seed, loader=loader, epochs=epochs, bs=bs, lr=lr, echo=None if main else noop, distrib=world > 1,
+              cbs=[sc.MallocTrim()])  # freed memory back to the system as the epoch goes (06a_scale)
     folder = checkpoints or resume
     if folder: run = ck.train_with_checkpoints(experiment, ratings, folder, resume=bool(resume), settings=dict(dataset=dataset, nproc=world), **kw)
     else: run = run_experiment(experiment, ratings, **kw)

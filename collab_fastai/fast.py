@@ -12,8 +12,9 @@ from fastai.tabular.all import *
 from fastai.optimizer import Optimizer, weight_decay, average_grad, average_sqr_grad, step_stat, adam_step, debias
 
 # %% auto #0
-__all__ = ['LOADERS', 'ReadTabTensors', 'FastBatches', 'FastTabDataLoader', 'FastTabWeightedDL', 'QuickEvents', 'is_fastai_adam',
-           'fast_adam_step', 'fast_zero_grad', 'fast_adam', 'fast_fit', 'loader_type']
+__all__ = ['LOADERS', 'ReadTabTensors', 'FastBatches', 'FastTabDataLoader', 'FastTabWeightedDL', 'QuickEvents', 'fast_sched',
+           'fast_set_hyper', 'is_fastai_adam', 'fast_adam_step', 'fast_zero_grad', 'fast_adam', 'fast_fit',
+           'loader_type']
 
 # %% ../nbs/05_fast.ipynb #3cdf01d1
 class ReadTabTensors(ReadTabBatch):
@@ -75,7 +76,7 @@ def _quick_call(cls:type)->type:
 class QuickEvents(Callback):
     "For the length of a fit: the events each callback lacks resolved to `noop`, and the callbacks sorted once"
     order = -100
-    def __init__(self): self.patched,self.patched_learn,self.patched_opt = [],None,None
+    def __init__(self): self.patched,self.patched_learn,self.patched_opt,self.patched_scheds = [],None,None,[]
     def before_fit(self):
         self.patched = [(cb, ev) for cb in self.learn.cbs for ev in _events
                         if not hasattr(type(cb), ev) and ev not in cb.__dict__]
@@ -87,22 +88,51 @@ class QuickEvents(Callback):
         def _call_one(event_name):
             for cb in by_event[event_name]: cb(event_name)
         self.learn._call_one = _call_one  # shadows `Learner._call_one`, which sorts the callbacks at every event
-        self.learn_class = type(self.learn)
+        self.learn_class = learn_class = type(self.learn)
+        learn,device = self.learn,next(self.learn.model.parameters()).device
+        def _set_device(b):
+            if type(b) is tuple and all(type(t) is Tensor and t.device == device for t in b): return b  # `to_device`'s answer: the same tensors
+            return learn_class._set_device(learn, b)
+        self.learn._set_device = _set_device  # shadows `Learner._set_device`, which maps `to_device` over every batch
         self.learn.__class__ = _quick_call(self.learn_class)  # `Learner.__call__` builds an `L` for every event
         self.patched_learn = self.learn
         self.patched_opt = fast_adam(self.learn.opt)
+        self.patched_scheds = [(cb, cb.scheds) for cb in self.learn.cbs if isinstance(cb, ParamScheduler)]
+        for cb,scheds in self.patched_scheds: cb.scheds = {k: fast_sched(f) for k,f in scheds.items()}
 
     def restore(self):
         "Undo `before_fit`; safe to call twice"
         for cb,ev in self.patched: cb.__dict__.pop(ev, None)
         if self.patched_learn is not None:
-            self.patched_learn.__dict__.pop('_call_one', None)
+            for k in ('_call_one', '_set_device'): self.patched_learn.__dict__.pop(k, None)
             self.patched_learn.__class__ = self.learn_class
         if getattr(self, 'patched_opt', None) is not None:
-            for k in ('step', 'zero_grad'): self.patched_opt.__dict__.pop(k, None)
-        self.patched,self.patched_learn,self.patched_opt = [],None,None
+            for k in ('step', 'zero_grad', 'set_hyper'): self.patched_opt.__dict__.pop(k, None)
+        for cb,scheds in getattr(self, 'patched_scheds', []): cb.scheds = scheds
+        self.patched,self.patched_learn,self.patched_opt,self.patched_scheds = [],None,None,[]
 
     def after_fit(self): self.restore()
+
+# %% ../nbs/05_fast.ipynb #fa570011
+def fast_sched(f):
+    "fastai's `combine_scheds` schedule `f`, with its phase found on float32 scalars rather than tensors: the same values"
+    code = getattr(f, '__code__', None)
+    if getattr(f, '__qualname__', None) != 'combine_scheds.<locals>._inner' or code is None: return f
+    cells = dict(zip(code.co_freevars, (c.cell_contents for c in f.__closure__)))
+    if set(cells) != {'pcts', 'pct_lim', 'scheds'} or cells['pcts'].dtype != torch.float32: return f
+    pcts,lim,scheds = [np.float32(p) for p in cells['pcts'].tolist()],cells['pct_lim'],cells['scheds']
+    def _inner(pos):
+        p = np.float32(pos)  # as torch rounds the Python float in `pos >= pcts` and `pos - pcts[idx]`
+        idx = min(max(i for i,b in enumerate(pcts) if p >= b), lim)
+        return scheds[idx](float((p - pcts[idx]) / (pcts[idx+1] - pcts[idx])))
+    return _inner
+
+def fast_set_hyper(opt:Optimizer, k, v):
+    "fastai's `set_hyper` for a float or an array of one value per parameter group, without the `L`; fastai's for anything else"
+    if isinstance(v, float): vs = [v]*len(opt.hypers)
+    elif isinstance(v, np.ndarray) and v.ndim == 1 and len(v) == len(opt.hypers): vs = list(v)
+    else: return Optimizer.set_hyper(opt, k, v)
+    for v_,h in zip(vs, opt.hypers): h[k] = v_
 
 # %% ../nbs/05_fast.ipynb #fa570002
 def is_fastai_adam(opt)->bool:
@@ -137,9 +167,9 @@ def fast_zero_grad(opt:Optimizer):
             if p.grad is not None: p.grad.detach_(); p.grad.zero_()
 
 def fast_adam(opt)->Optimizer|None:
-    "Give fastai's `Adam` optimizer `opt` the fast `step` and `zero_grad` (undone by deleting them); `None` for any other"
+    "Give fastai's `Adam` optimizer `opt` the fast `step`, `zero_grad` and `set_hyper` (undone by deleting them); `None` for any other"
     if not is_fastai_adam(opt): return None
-    opt.step,opt.zero_grad = MethodType(fast_adam_step, opt),MethodType(fast_zero_grad, opt)
+    opt.step,opt.zero_grad,opt.set_hyper = MethodType(fast_adam_step, opt),MethodType(fast_zero_grad, opt),MethodType(fast_set_hyper, opt)
     return opt
 
 # %% ../nbs/05_fast.ipynb #e9fd3fb1

@@ -100,6 +100,7 @@ def test_fast_fit_keeps_fastais_behaviour(synthetic_ratings):
         count = Count()
         with learn.no_bar(), learn.no_logging(), fast_fit(learn, loader): learn.fit_one_cycle(2, 5e-3, wd=0.01, cbs=count)
         rec = learn.recorder
+        assert not {'_call_one', '_set_device'} & set(learn.__dict__) and not {'step', 'zero_grad', 'set_hyper'} & set(learn.opt.__dict__)
         return count.n, rec.values, rec.losses, rec.lrs, [rec.hps[k] for k in sorted(rec.hps)], learn.opt.state_dict()['state']
     fast, stock = fit('fast'), fit('stock')
     assert fast[0] == stock[0] > 0
