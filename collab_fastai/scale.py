@@ -48,7 +48,7 @@ def scale_point(
     n_ratings:int|None=None, # fewer ratings than the release (synthetic), for quick checks
     experiment:str='dot_product_bias', # the chapter's model to time
 )->dict:
-    "One epoch of `experiment` with fastai (fast loader) and with a plain PyTorch loop, at the size of release `name`"
+    "One epoch of `experiment` with fastai (fast loader) and with a plain PyTorch loop, and one pass of the loader alone, at the size of release `name`"
     start = time.perf_counter()
     ratings,source = scale_ratings(name, n_ratings)
     made = time.perf_counter()-start
@@ -56,13 +56,16 @@ def scale_point(
     run = run_experiment(experiment, ratings, bs=bs, lr=lr, epochs=1, item_name='movie', bar=False, echo=noop, cbs=[MallocTrim()])
     fast = run.epochs[0]['seconds']
     n_train = len(run.learn.dls.train_ds)
+    t = time.perf_counter()
+    for _ in run.learn.dls.train: pass  # the loader alone: the shuffle and the gathering of the batches, no model
+    loader = time.perf_counter()-t
     del run; gc.collect(); malloc_trim()  # the Learner's loaders go before the plain loop builds its own
     plain = plain_epochs(experiment, ratings, bs=bs, lr=lr, item_name='movie',
                          each_batch=lambda i: malloc_trim() if i % 64 == 63 else None)[0]  # the same calls as `MallocTrim`
     return dict(name=name, source=source, n_ratings=len(ratings), n_train=n_train, n_users=int(ratings.user.nunique()),
                 n_items=int(ratings.movie.nunique()), bs=bs, lr=lr, data_seconds=made, fast_seconds=fast, plain_seconds=plain,
-                fast_over_plain=fast/plain, fast_us_per_rating=1e6*fast/n_train, plain_us_per_rating=1e6*plain/n_train,
-                ratings_per_second=n_train/fast)
+                loader_seconds=loader, fast_over_plain=fast/plain, fast_us_per_rating=1e6*fast/n_train,
+                plain_us_per_rating=1e6*plain/n_train, loader_us_per_rating=1e6*loader/n_train, ratings_per_second=n_train/fast)
 
 # %% ../nbs/06a_scale.ipynb #sc000011
 def _child(name:str, bs:int, n_ratings:int|None)->dict:
@@ -94,7 +97,8 @@ def bench_scale(
         p = _child(name, bs, n_ratings)
         points.append(p)
         echo(f"{name:8} {p['n_ratings']:>11,} ratings ({p['source']}): fastai {p['fast_seconds']:7.2f} s/epoch, plain {p['plain_seconds']:7.2f} s, "
-             f"fast/plain {p['fast_over_plain']:.2f}, {p['fast_us_per_rating']:.3f} us/rating, peak {p['peak_mib']:,.0f} MiB")
+             f"fast/plain {p['fast_over_plain']:.2f}, {p['fast_us_per_rating']:.3f} us/rating (loader alone {p['loader_us_per_rating']:.3f}), "
+             f"peak {p['peak_mib']:,.0f} MiB")
     res = dict(settings=dict(bs=bs, experiment='dot_product_bias', epochs=1, n_ratings=n_ratings), points=points,
                environment=environment())
     res['checks'] = scale_checks(points)
@@ -128,6 +132,8 @@ def plot_scale(res:dict, fname:Path)->Path:
     a,b = fig.subplots(1, 2)
     a.plot(n, [p['fast_us_per_rating'] for p in pts], 'o-', label="fastai Learner (fast loader)")
     a.plot(n, [p['plain_us_per_rating'] for p in pts], 's--', label='plain PyTorch loop, same batches')
+    if all('loader_us_per_rating' in p for p in pts):
+        a.plot(n, [p['loader_us_per_rating'] for p in pts], '^:', color='gray', label='the loader alone (shuffle, gather)')
     a.set(xscale='log', xlabel='ratings', ylabel='microseconds per training rating', ylim=(0, None),
           title=f"dot_product_bias, one epoch at bs {res['settings']['bs']}")
     base = [p['fast_us_per_rating'] for p in pts if p['n_ratings'] >= 1_000_000]
