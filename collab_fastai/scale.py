@@ -4,7 +4,7 @@
 
 # %% ../nbs/06a_scale.ipynb #sc000005
 from __future__ import annotations
-import ctypes, ctypes.util, gc, json, subprocess, sys, time
+import ctypes, gc, json, subprocess, sys, time
 from pathlib import Path
 from fastcore.basics import noop
 from fastai.callback.core import Callback
@@ -18,7 +18,7 @@ __all__ = ['SCALE_SIZES', 'SCALE_TARGETS', 'malloc_trim', 'MallocTrim', 'scale_r
            'scale_checks', 'plot_scale']
 
 # %% ../nbs/06a_scale.ipynb #sc000031
-_libc = ctypes.CDLL(ctypes.util.find_library('c') or None)
+_libc = ctypes.CDLL(None)  # the symbols the process has loaded, the C library's among them (no `find_library`, which runs `ldconfig`)
 
 def malloc_trim()->bool|None:
     "Hand the free memory of glibc's heaps back to the system; whether any was returned, `None` without glibc"
