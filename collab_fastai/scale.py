@@ -60,8 +60,9 @@ def scale_point(
     for _ in run.learn.dls.train: pass  # the loader alone: the shuffle and the gathering of the batches, no model
     loader = time.perf_counter()-t
     del run; gc.collect(); malloc_trim()  # the Learner's loaders go before the plain loop builds its own
+    every = MallocTrim().every
     plain = plain_epochs(experiment, ratings, bs=bs, lr=lr, item_name='movie',
-                         each_batch=lambda i: malloc_trim() if i % 64 == 63 else None)[0]  # the same calls as `MallocTrim`
+                         each_batch=lambda i: malloc_trim() if i % every == every-1 else None)[0]  # the same calls as `MallocTrim`
     return dict(name=name, source=source, n_ratings=len(ratings), n_train=n_train, n_users=int(ratings.user.nunique()),
                 n_items=int(ratings.movie.nunique()), bs=bs, lr=lr, data_seconds=made, fast_seconds=fast, plain_seconds=plain,
                 loader_seconds=loader, fast_over_plain=fast/plain, fast_us_per_rating=1e6*fast/n_train,
