@@ -338,7 +338,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                     'collab_fastai.fast.fast_set_hyper': ('fast.html#fast_set_hyper', 'collab_fastai/fast.py'),
                                     'collab_fastai.fast.fast_zero_grad': ('fast.html#fast_zero_grad', 'collab_fastai/fast.py'),
                                     'collab_fastai.fast.is_fastai_adam': ('fast.html#is_fastai_adam', 'collab_fastai/fast.py'),
-                                    'collab_fastai.fast.loader_type': ('fast.html#loader_type', 'collab_fastai/fast.py')},
+                                    'collab_fastai.fast.loader_type': ('fast.html#loader_type', 'collab_fastai/fast.py'),
+                                    'collab_fastai.fast.undo_fast_adam': ('fast.html#undo_fast_adam', 'collab_fastai/fast.py')},
             'collab_fastai.golden': { 'collab_fastai.golden._flat': ('golden.html#_flat', 'collab_fastai/golden.py'),
                                       'collab_fastai.golden._fmt': ('golden.html#_fmt', 'collab_fastai/golden.py'),
                                       'collab_fastai.golden._losses': ('golden.html#_losses', 'collab_fastai/golden.py'),
@@ -438,4 +439,5 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                      'collab_fastai.scale.plot_scale': ('scale.html#plot_scale', 'collab_fastai/scale.py'),
                                      'collab_fastai.scale.scale_checks': ('scale.html#scale_checks', 'collab_fastai/scale.py'),
                                      'collab_fastai.scale.scale_point': ('scale.html#scale_point', 'collab_fastai/scale.py'),
-                                     'collab_fastai.scale.scale_ratings': ('scale.html#scale_ratings', 'collab_fastai/scale.py')}}}
+                                     'collab_fastai.scale.scale_ratings': ('scale.html#scale_ratings', 'collab_fastai/scale.py'),
+                                     'collab_fastai.scale.step_parts': ('scale.html#step_parts', 'collab_fastai/scale.py')}}}

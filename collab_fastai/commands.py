@@ -214,7 +214,7 @@ def check(
 # %% ../nbs/08_commands.ipynb #cc6584f1
 @call_parse
 def bench(
-    runs:int=5, # runs of each way per experiment (min, median and max are reported)
+    runs:int=None, # runs of each way per experiment (min, median and max are reported; default 5); with --scale, per size, in turns (medians; default 1)
     epochs:int=1, # epochs per run
     no_chapter:store_true=False, # skip the full-chapter timing (about ten minutes)
     out:str=None, # where to write the results (default: bench.json; bench_scale.json with --scale)
@@ -228,12 +228,12 @@ def bench(
     set_numerics(numerics)
     if scale:
         out = ifnone(out, 'bench_scale.json')
-        res = sc.bench_scale(sizes.split(',') if sizes else sc.SCALE_SIZES, bs=bs, out=out, echo=lambda s: print(s, file=sys.stderr, flush=True))
+        res = sc.bench_scale(sizes.split(',') if sizes else sc.SCALE_SIZES, bs=bs, repeats=ifnone(runs, 1), out=out, echo=lambda s: print(s, file=sys.stderr, flush=True))
         for c in res['checks']: print(f"{'PASS' if c['passed'] else 'FAIL'}  {c['name']}: {c['measured']}")
         print(f"wrote {out} and {Path(out).with_suffix('.png')}")
         return
     out = ifnone(out, 'bench.json')
-    res = bn.bench(runs, epochs, chapter=not no_chapter, out=out, data=data, echo=lambda s: print(s, file=sys.stderr, flush=True))
+    res = bn.bench(ifnone(runs, 5), epochs, chapter=not no_chapter, out=out, data=data, echo=lambda s: print(s, file=sys.stderr, flush=True))
     print(res['table'])
 
 # %% ../nbs/08_commands.ipynb #dd100002

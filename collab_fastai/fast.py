@@ -13,8 +13,8 @@ from fastai.optimizer import Optimizer, weight_decay, average_grad, average_sqr_
 
 # %% auto #0
 __all__ = ['LOADERS', 'ReadTabTensors', 'FastBatches', 'FastTabDataLoader', 'FastTabWeightedDL', 'QuickEvents', 'fast_sched',
-           'fast_set_hyper', 'is_fastai_adam', 'fast_adam_step', 'fast_zero_grad', 'fast_adam', 'fast_fit',
-           'loader_type']
+           'fast_set_hyper', 'is_fastai_adam', 'fast_adam_step', 'fast_zero_grad', 'fast_adam', 'undo_fast_adam',
+           'fast_fit', 'loader_type']
 
 # %% ../nbs/05_fast.ipynb #3cdf01d1
 class ReadTabTensors(ReadTabBatch):
@@ -106,8 +106,7 @@ class QuickEvents(Callback):
         if self.patched_learn is not None:
             for k in ('_call_one', '_set_device'): self.patched_learn.__dict__.pop(k, None)
             self.patched_learn.__class__ = self.learn_class
-        if getattr(self, 'patched_opt', None) is not None:
-            for k in ('step', 'zero_grad', 'set_hyper'): self.patched_opt.__dict__.pop(k, None)
+        if getattr(self, 'patched_opt', None) is not None: undo_fast_adam(self.patched_opt)
         for cb,scheds in getattr(self, 'patched_scheds', []): cb.scheds = scheds
         self.patched,self.patched_learn,self.patched_opt,self.patched_scheds = [],None,None,[]
 
@@ -171,6 +170,10 @@ def fast_adam(opt)->Optimizer|None:
     if not is_fastai_adam(opt): return None
     opt.step,opt.zero_grad,opt.set_hyper = MethodType(fast_adam_step, opt),MethodType(fast_zero_grad, opt),MethodType(fast_set_hyper, opt)
     return opt
+
+def undo_fast_adam(opt:Optimizer):
+    "Take back what `fast_adam` gave `opt`: fastai's own `step`, `zero_grad` and `set_hyper` again"
+    for k in ('step', 'zero_grad', 'set_hyper'): opt.__dict__.pop(k, None)
 
 # %% ../nbs/05_fast.ipynb #e9fd3fb1
 LOADERS = ('fast', 'stock')

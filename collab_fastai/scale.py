@@ -4,18 +4,20 @@
 
 # %% ../nbs/06a_scale.ipynb #sc000005
 from __future__ import annotations
-import ctypes, gc, json, subprocess, sys, time
+import ctypes, gc, json, statistics, subprocess, sys, time
 from pathlib import Path
+import numpy as np, torch
 from fastcore.basics import noop
 from fastai.callback.core import Callback
 from .core import UsageError, DataError, environment, write_atomic
 from .datasets import DATASETS, get_dataset, load_dataset, synthetic_ratings
 from .experiments import get_experiment, large_batch_lr, run_experiment
 from .bench import plain_epochs
+from .fast import fast_adam, undo_fast_adam
 
 # %% auto #0
-__all__ = ['SCALE_SIZES', 'SCALE_TARGETS', 'malloc_trim', 'MallocTrim', 'scale_ratings', 'scale_point', 'bench_scale',
-           'scale_checks', 'plot_scale']
+__all__ = ['STEP_PARTS', 'SCALE_SIZES', 'SCALE_TARGETS', 'malloc_trim', 'MallocTrim', 'step_parts', 'scale_ratings',
+           'scale_point', 'bench_scale', 'scale_checks', 'plot_scale']
 
 # %% ../nbs/06a_scale.ipynb #sc000031
 _libc = ctypes.CDLL(None)  # the symbols the process has loaded, the C library's among them (no `find_library`, which runs `ldconfig`)
@@ -32,6 +34,40 @@ class MallocTrim(Callback):
     def after_batch(self):
         if self.training and self.iter % self.every == self.every-1: self.trim()
 
+# %% ../nbs/06a_scale.ipynb #sc000019
+STEP_PARTS = ('shuffle', 'gather', 'forward', 'backward', 'step', 'zero_grad')
+
+def step_parts(
+    learn, # a `Learner` of the chapter's, with the fast loader
+    n_steps:int=10, # batches to time each part on (after two to warm up)
+)->dict:
+    "Microseconds per training rating of each part of `learn`'s training step, as its fast fit runs them"
+    dl,n_inp,bs = learn.dls.train,learn.dls.n_inp,learn.dls.train.bs
+    t = time.perf_counter()
+    idxs = dl.get_idxs()  # fastai's shuffle of the epoch's indices
+    times = dict(shuffle=[time.perf_counter()-t]) | {k: [] for k in STEP_PARTS[1:]}
+    opt = fast_adam(learn.opt)
+    learn.model.train()
+    try:
+        with torch._C.DisableTorchFunctionSubclass():
+            for i in range(min(n_steps+2, len(idxs)//bs)):
+                t0 = time.perf_counter()
+                b = dl.after_batch(dl.do_batch(idxs[i*bs:(i+1)*bs]))
+                t1 = time.perf_counter()
+                loss = learn.loss_func(learn.model(*b[:n_inp]), *b[n_inp:])
+                t2 = time.perf_counter()
+                loss.backward()
+                t3 = time.perf_counter()
+                learn.opt.step()
+                t4 = time.perf_counter()
+                learn.opt.zero_grad()
+                t5 = time.perf_counter()
+                if i >= 2:
+                    for k,d in zip(STEP_PARTS[1:], (t1-t0, t2-t1, t3-t2, t4-t3, t5-t4)): times[k].append(d)
+    finally:
+        if opt is not None: undo_fast_adam(opt)
+    return dict(shuffle=1e6*times['shuffle'][0]/len(idxs)) | {k: 1e6*statistics.median(times[k])/bs for k in STEP_PARTS[1:]}
+
 # %% ../nbs/06a_scale.ipynb #sc000008
 SCALE_SIZES = ('ml-100k', 'ml-1m', 'ml-10m', 'ml-25m')
 
@@ -47,33 +83,37 @@ def scale_point(
     bs:int=8192, # batch size
     n_ratings:int|None=None, # fewer ratings than the release (synthetic), for quick checks
     experiment:str='dot_product_bias', # the chapter's model to time
+    repeats:int=1, # epochs of each way, taken in turns; the point reports their medians
 )->dict:
-    "One epoch of `experiment` with fastai (fast loader) and with a plain PyTorch loop, and one pass of the loader alone, at the size of release `name`"
+    "Epochs of `experiment` with fastai (fast loader) and with a plain PyTorch loop in turns, and the parts of fastai's step, at the size of release `name`"
+    if repeats < 1: raise UsageError(f"repeats must be 1 or more, not {repeats}")
     start = time.perf_counter()
     ratings,source = scale_ratings(name, n_ratings)
     made = time.perf_counter()-start
     lr = large_batch_lr(get_experiment(experiment).lr, bs)
-    run = run_experiment(experiment, ratings, bs=bs, lr=lr, epochs=1, item_name='movie', bar=False, echo=noop, cbs=[MallocTrim()])
-    fast = run.epochs[0]['seconds']
-    n_train = len(run.learn.dls.train_ds)
-    t = time.perf_counter()
-    for _ in run.learn.dls.train: pass  # the loader alone: the shuffle and the gathering of the batches, no model
-    loader = time.perf_counter()-t
-    del run; gc.collect(); malloc_trim()  # the Learner's loaders go before the plain loop builds its own
     every = MallocTrim().every
-    plain = plain_epochs(experiment, ratings, bs=bs, lr=lr, item_name='movie',
-                         each_batch=lambda i: malloc_trim() if i % every == every-1 else None)[0]  # the same calls as `MallocTrim`
+    fast,plain = [],[]
+    for r in range(repeats):
+        run = run_experiment(experiment, ratings, bs=bs, lr=lr, epochs=1, item_name='movie', bar=False, echo=noop, cbs=[MallocTrim()])
+        fast.append(run.epochs[0]['seconds'])
+        if r == 0: n_train,n_params,parts = len(run.learn.dls.train_ds),sum(p.numel() for p in run.learn.model.parameters()),step_parts(run.learn)
+        del run; gc.collect(); malloc_trim()  # the Learner's loaders go before the plain loop builds its own
+        plain.append(plain_epochs(experiment, ratings, bs=bs, lr=lr, item_name='movie',
+                                  each_batch=lambda i: malloc_trim() if i % every == every-1 else None)[0])  # the same calls as `MallocTrim`
+        gc.collect(); malloc_trim()
+    f,p = statistics.median(fast),statistics.median(plain)
     return dict(name=name, source=source, n_ratings=len(ratings), n_train=n_train, n_users=int(ratings.user.nunique()),
-                n_items=int(ratings.movie.nunique()), bs=bs, lr=lr, data_seconds=made, fast_seconds=fast, plain_seconds=plain,
-                loader_seconds=loader, fast_over_plain=fast/plain, fast_us_per_rating=1e6*fast/n_train,
-                plain_us_per_rating=1e6*plain/n_train, loader_us_per_rating=1e6*loader/n_train, ratings_per_second=n_train/fast)
+                n_items=int(ratings.movie.nunique()), n_params=n_params, bs=bs, lr=lr, data_seconds=made, repeats=repeats,
+                fast_runs=fast, plain_runs=plain, fast_seconds=f, plain_seconds=p, fast_over_plain=f/p,
+                fast_us_per_rating=1e6*f/n_train, plain_us_per_rating=1e6*p/n_train,
+                loader_us_per_rating=parts['shuffle']+parts['gather'], parts_us_per_rating=parts, ratings_per_second=n_train/f)
 
 # %% ../nbs/06a_scale.ipynb #sc000011
-def _child(name:str, bs:int, n_ratings:int|None)->dict:
+def _child(name:str, bs:int, n_ratings:int|None, repeats:int=1)->dict:
     "`scale_point` in a fresh process: its result and that process's peak memory"
     code = ("import json, resource; from collab_fastai.numerics import set_numerics; set_numerics(quiet=True)\n"
             "from collab_fastai.scale import scale_point\n"
-            f"r = scale_point({name!r}, {bs}, {n_ratings!r})\n"
+            f"r = scale_point({name!r}, {bs}, {n_ratings!r}, repeats={repeats!r})\n"
             "r['peak_mib'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024\n"
             "print('RESULT ' + json.dumps(r))")
     proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
@@ -86,21 +126,24 @@ def bench_scale(
     sizes=SCALE_SIZES, # the releases whose sizes to measure
     bs:int=8192, # batch size
     n_ratings:int|None=None, # cap every size at this many ratings (quick checks)
+    repeats:int=1, # epochs of each way at each size, in turns (medians reported)
     out:str|Path='bench_scale.json', # the results; a plot beside it (`.png`)
     echo=print, # a line per size
 )->dict:
     "Seconds per epoch, ratings per second and peak memory at each size, fastai against the plain loop; written to `out`"
     unknown = [s for s in sizes if s not in DATASETS]
     if unknown: raise UsageError(f"unknown release {', '.join(unknown)}: choose from {', '.join(DATASETS)}")
+    if repeats < 1: raise UsageError(f"repeats (`bench --scale --runs`) must be 1 or more, not {repeats}")
     out = Path(out)
     points = []
     for name in sizes:
-        p = _child(name, bs, n_ratings)
+        p = _child(name, bs, n_ratings, repeats)
         points.append(p)
-        echo(f"{name:8} {p['n_ratings']:>11,} ratings ({p['source']}): fastai {p['fast_seconds']:7.2f} s/epoch, plain {p['plain_seconds']:7.2f} s, "
-             f"fast/plain {p['fast_over_plain']:.2f}, {p['fast_us_per_rating']:.3f} us/rating (loader alone {p['loader_us_per_rating']:.3f}), "
-             f"peak {p['peak_mib']:,.0f} MiB")
-    res = dict(settings=dict(bs=bs, experiment='dot_product_bias', epochs=1, n_ratings=n_ratings), points=points,
+        parts = ', '.join(f"{k} {v:.2f}" for k,v in p['parts_us_per_rating'].items())
+        echo(f"{name:8} {p['n_ratings']:>11,} ratings ({p['source']}): fastai {p['fast_seconds']:7.2f} s/epoch, plain {p['plain_seconds']:7.2f} s"
+             f"{f' (medians of {repeats})' if repeats > 1 else ''}, fast/plain {p['fast_over_plain']:.2f}, {p['fast_us_per_rating']:.3f} us/rating "
+             f"({parts}), peak {p['peak_mib']:,.0f} MiB")
+    res = dict(settings=dict(bs=bs, experiment='dot_product_bias', epochs=1, repeats=repeats, n_ratings=n_ratings), points=points,
                environment=environment())
     res['checks'] = scale_checks(points)
     write_atomic(out, json.dumps(res, indent=1))
@@ -125,22 +168,28 @@ def scale_checks(points:list)->list:
 
 # %% ../nbs/06a_scale.ipynb #sc000016
 def plot_scale(res:dict, fname:Path)->Path:
-    "The cost per rating and the peak memory at each size, fastai against the plain loop"
+    "The cost per rating at each size, fastai against the plain loop; fastai's, part by part; and the peak memory"
     from matplotlib.figure import Figure  # not pyplot: no backend switched, no figure left open in a notebook
     pts = sorted(res['points'], key=lambda p: p['n_ratings'])
     n = [p['n_ratings'] for p in pts]
-    fig = Figure(figsize=(11, 4))
-    a,b = fig.subplots(1, 2)
+    fig = Figure(figsize=(16, 4.5))
+    a,c,b = fig.subplots(1, 3)
     a.plot(n, [p['fast_us_per_rating'] for p in pts], 'o-', label="fastai Learner (fast loader)")
     a.plot(n, [p['plain_us_per_rating'] for p in pts], 's--', label='plain PyTorch loop, same batches')
-    if all('loader_us_per_rating' in p for p in pts):
-        a.plot(n, [p['loader_us_per_rating'] for p in pts], '^:', color='gray', label='the loader alone (shuffle, gather)')
+    a.plot(n, [p['loader_us_per_rating'] for p in pts], '^:', color='gray', label='the loader alone (shuffle, gather)')
     a.set(xscale='log', xlabel='ratings', ylabel='microseconds per training rating', ylim=(0, None),
           title=f"dot_product_bias, one epoch at bs {res['settings']['bs']}")
     base = [p['fast_us_per_rating'] for p in pts if p['n_ratings'] >= 1_000_000]
     if len(base) >= 2: a.axhline(SCALE_TARGETS['flat']*min(base), color='tab:red', ls=':', label=f"flat target: {SCALE_TARGETS['flat']}x the lowest cost from 1M up")
     for p in pts: a.annotate(p['name'], (p['n_ratings'], p['fast_us_per_rating']), textcoords='offset points', xytext=(4, 6), fontsize=8)
     a.legend(fontsize=8); a.grid(alpha=0.3)
+    x,bottom = range(len(pts)),np.zeros(len(pts))
+    rest = [max(0., p['fast_us_per_rating']-sum(p['parts_us_per_rating'].values())) for p in pts]
+    for k,vs in [(k, [p['parts_us_per_rating'][k] for p in pts]) for k in STEP_PARTS]+[('the rest: events, validation', rest)]:
+        c.bar(x, vs, bottom=bottom, label=k); bottom += vs
+    c.set(xticks=list(x), xticklabels=[f"{p['name']}\n{p['n_params']/1e6:.1f}M params" for p in pts], ylabel='microseconds per training rating',
+          title="fastai's epoch, part by part")
+    c.legend(fontsize=8); c.grid(alpha=0.3, axis='y')
     b.plot(n, [p['peak_mib']/1024 for p in pts], 'o-')
     b.axhline(SCALE_TARGETS['peak_gib'], color='tab:red', ls=':', label=f"target: under {SCALE_TARGETS['peak_gib']} GiB")
     b.set(xscale='log', xlabel='ratings', ylabel='peak memory of the process (GiB)', ylim=(0, None), title='memory')
