@@ -166,7 +166,7 @@ def fast_zero_grad(opt:Optimizer):
             if p.grad is not None: p.grad.detach_(); p.grad.zero_()
 
 def fast_adam(opt)->Optimizer|None:
-    "Give fastai's `Adam` optimizer `opt` the fast `step`, `zero_grad` and `set_hyper` (undone by deleting them); `None` for any other"
+    "Give fastai's `Adam` optimizer `opt` the fast `step`, `zero_grad` and `set_hyper` (undone by `undo_fast_adam`); `None` for any other"
     if not is_fastai_adam(opt): return None
     opt.step,opt.zero_grad,opt.set_hyper = MethodType(fast_adam_step, opt),MethodType(fast_zero_grad, opt),MethodType(fast_set_hyper, opt)
     return opt
