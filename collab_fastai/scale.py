@@ -39,10 +39,11 @@ STEP_PARTS = ('shuffle', 'gather', 'forward', 'backward', 'step', 'zero_grad')
 
 def step_parts(
     learn, # a `Learner` of the chapter's, with the fast loader
-    n_steps:int=10, # batches to time each part on (after two to warm up)
+    n_steps:int=10, # batches to time each part on (after up to two to warm up)
 )->dict:
     "Microseconds per training rating of each part of `learn`'s training step, as its fast fit runs them"
     dl,n_inp,bs = learn.dls.train,learn.dls.n_inp,learn.dls.train.bs
+    if len(dl.dataset) < bs: raise UsageError(f"bs {bs} is larger than the {len(dl.dataset):,} training ratings: no batch to time; use a smaller --bs")
     t = time.perf_counter()
     idxs = dl.get_idxs()  # fastai's shuffle of the epoch's indices
     times = dict(shuffle=[time.perf_counter()-t]) | {k: [] for k in STEP_PARTS[1:]}
@@ -50,7 +51,8 @@ def step_parts(
     learn.model.train()
     try:
         with torch._C.DisableTorchFunctionSubclass():
-            for i in range(min(n_steps+2, len(idxs)//bs)):
+            n = min(n_steps+2, len(idxs)//bs)
+            for i in range(n):
                 t0 = time.perf_counter()
                 b = dl.after_batch(dl.do_batch(idxs[i*bs:(i+1)*bs]))
                 t1 = time.perf_counter()
@@ -62,7 +64,7 @@ def step_parts(
                 t4 = time.perf_counter()
                 learn.opt.zero_grad()
                 t5 = time.perf_counter()
-                if i >= 2:
+                if i >= min(2, n-1):  # the first two warm up, unless the epoch is shorter
                     for k,d in zip(STEP_PARTS[1:], (t1-t0, t2-t1, t3-t2, t4-t3, t5-t4)): times[k].append(d)
     finally:
         if opt is not None: undo_fast_adam(opt)
