@@ -7,7 +7,7 @@ NBSTAMP := $(VENV)/.notebooks-stamp
 LAB_PORT ?= 8888
 LAB_TOKEN ?=
 
-.PHONY: install install-notebooks lab docs reproduce test test-fast export check-export bench golden clean
+.PHONY: install install-notebooks lab docs reproduce test test-fast test-portability export check-export bench golden clean
 
 install: $(STAMP)
 
@@ -66,9 +66,17 @@ test: check-export $(NBSTAMP)
 	$(BIN)/pytest
 	$(BIN)/nbdev-test
 
+# The same bits on other CPUs: short runs of the eight experiments on this machine and under emulated Intel and AMD
+# CPUs (Debian's qemu-user, installed here if missing), at 1 and 2 threads, each checked bit for bit (02c_portability).
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+test-portability: install
+	@command -v qemu-x86_64 >/dev/null || $(SUDO) apt-get install -y -q qemu-user >/dev/null || \
+	  { $(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q qemu-user >/dev/null; }
+	$(BIN)/collab-fastai portability --out portability
+
 # Quick loop while editing: no training on the real data.
 test-fast: install
 	$(BIN)/pytest -m 'not slow'
 
 clean:
-	rm -rf $(VENV) reproduction reproduction-golden leaderboard bench.json _docs .pytest_cache
+	rm -rf $(VENV) reproduction reproduction-golden leaderboard portability bench.json _docs .pytest_cache

@@ -135,9 +135,9 @@ def bench(
         raise UsageError(f"cannot write {out}: its folder does not exist or is not writable. Choose another with --out.")
     path = get_ml100k(data)
     ratings = load_ratings(path)
-    res = dict(environment=environment(ml100k_checksums(path)),
-               settings=dict(runs=runs, epochs=epochs, profile=profile, large_bs=large_bs),
-               epochs=bench_epochs(ratings, runs=runs, epochs=epochs, profile=profile, echo=echo))
+    timed = bench_epochs(ratings, runs=runs, epochs=epochs, profile=profile, echo=echo)
+    res = dict(environment=environment(ml100k_checksums(path)),  # after the training: its numerics, pins included
+               settings=dict(runs=runs, epochs=epochs, profile=profile, large_bs=large_bs), epochs=timed)
     if large_bs: res['epochs_large_bs'] = bench_epochs(ratings, runs=runs, epochs=epochs, profile=profile, echo=echo, bs=large_bs)
     res['peak_mib'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024
     if chapter:

@@ -24,12 +24,13 @@ import collab_fastai.exercises as ex
 import collab_fastai.docs as dc
 import collab_fastai.datasets as ds
 import collab_fastai.checkpoints as ck
+import collab_fastai.portability as pt
 from fastcore.basics import ifnone, noop
 from fastai.torch_core import num_distrib, rank_distrib
 
 # %% auto #0
 __all__ = ['Profile', 'ExperimentName', 'LoaderName', 'Numerics', 'DatasetName', 'sizes', 'reproduce', 'train', 'similar',
-           'recommend', 'biases', 'pca', 'check', 'bench', 'diff', 'leaderboard', 'datasets', 'docs']
+           'recommend', 'biases', 'pca', 'check', 'bench', 'diff', 'portability', 'leaderboard', 'datasets', 'docs']
 
 # %% ../nbs/08_commands.ipynb #8b73f449
 def _load(data:str|None, unverified:bool, dataset:str='ml-100k'):
@@ -70,7 +71,7 @@ def reproduce(
     data:str=None, # ml-100k.zip or its extracted folder (default: $COLLAB_FASTAI_DATA, else download)
     unverified:store_true=False, # use data whose checksums differ from the genuine MovieLens 100k
     loader:LoaderName='fast', # 'fast': the same numbers, faster (see 05_fast); 'stock': fastai's own loaders and dispatch
-    numerics:Numerics='portable', # 'portable': the same bits on any x86-64 CPU with AVX2; 'native': the kernels torch picks here
+    numerics:Numerics='portable', # 'portable': the same bits on Intel and AMD CPUs with AVX2 (02c_portability); 'native': the kernels torch picks here
 ):
     "Rerun the chapter's experiments and judge them against the book's numbers"
     set_numerics(numerics)
@@ -97,7 +98,7 @@ def train(
     nproc:int=1, # processes on this machine, data-parallel (PyTorch DDP through Accelerate; gloo on CPU, nccl on GPUs)
     data:str=None, # the release's zip or extracted folder (default: $COLLAB_FASTAI_DATA for ml-100k, else fastai's folder or the download)
     unverified:store_true=False, # use data whose checksums differ from the published ones
-    numerics:Numerics='portable', # 'portable': the same bits on any x86-64 CPU with AVX2; 'native': the kernels torch picks here
+    numerics:Numerics='portable', # 'portable': the same bits on Intel and AMD CPUs with AVX2 (02c_portability); 'native': the kernels torch picks here
 ):
     "Train one experiment and save its Learner (a pickle: load only files you trust)"
     set_numerics(numerics)
@@ -202,7 +203,7 @@ def check(
     seed:int=1, # seed of the split, the shuffle and the initial weights
     data:str=None, # ml-100k.zip or its extracted folder (default: $COLLAB_FASTAI_DATA, else download)
     unverified:store_true=False, # use data whose checksums differ from the genuine MovieLens 100k
-    numerics:Numerics='portable', # 'portable': the same bits on any x86-64 CPU with AVX2; 'native': the kernels torch picks here
+    numerics:Numerics='portable', # 'portable': the same bits on Intel and AMD CPUs with AVX2 (02c_portability); 'native': the kernels torch picks here
 ):
     "Train your own model class as the book trains an experiment, and compare with the book"
     set_numerics(numerics)
@@ -249,6 +250,29 @@ def diff(
     print(gd.diff_text(d, a, b or 'the reference numbers'))
     return 0 if d['identical'] else 1
 
+# %% ../nbs/08_commands.ipynb #pt100002
+def _ints(s:str, name:str)->list:
+    "The comma-separated integers of option `--name`, or `UsageError` naming it"
+    try: return [int(t) for t in s.split(',')]
+    except ValueError: raise UsageError(f"--{name} takes comma-separated whole numbers, not {s!r}") from None
+
+@call_parse
+def portability(
+    cpus:str=','.join(pt.EMULATED_CPUS), # comma-separated qemu CPU models to emulate ('' for this machine only)
+    threads:str='1,2', # comma-separated torch thread counts, each on this machine and under each CPU
+    out:str='portability', # folder for portability.json, portability.md and the probes
+    data:str=None, # ml-100k.zip or its extracted folder (default: $COLLAB_FASTAI_DATA, else download)
+    experiments:str=None, # comma-separated names (default: all eight)
+    loaders:str='fast', # comma-separated loaders ('fast', 'stock')
+):
+    "Short runs of the experiments under emulated Intel and AMD CPUs and several thread counts, checked bit for bit"
+    set_numerics('portable')
+    res = pt.check_portability([c for c in cpus.split(',') if c], _ints(threads, 'threads'), out, data,
+                               experiments and experiments.split(','), tuple(loaders.split(',')),
+                               say=lambda s: print(s, file=sys.stderr, flush=True))
+    print(pt.portability_md(res))
+    return 0 if res['identical'] else 1
+
 # %% ../nbs/08_commands.ipynb #dd100004
 @call_parse
 def leaderboard(
@@ -259,7 +283,7 @@ def leaderboard(
     out:str='leaderboard', # folder for leaderboard.json, leaderboard.md and leaderboard.png
     dataset:DatasetName='ml-100k', # a MovieLens release by name (`collab-fastai datasets` lists them)
     data:str=None, # the release's zip or extracted folder (default: $COLLAB_FASTAI_DATA for ml-100k, else fastai's folder or the download)
-    numerics:Numerics='portable', # 'portable': the same bits on any x86-64 CPU with AVX2; 'native': the kernels torch picks here
+    numerics:Numerics='portable', # 'portable': the same bits on Intel and AMD CPUs with AVX2 (02c_portability); 'native': the kernels torch picks here
 ):
     "Train the chapter's models and the classics on one split and rank them by the metrics recommender users read"
     set_numerics(numerics)

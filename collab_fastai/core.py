@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib, os, platform, tempfile
 from pathlib import Path
 from typing import Callable
-from .numerics import cpu_model, numerics_state
+from .numerics import cpu_id, cpu_model, numerics_state
 
 # %% auto #0
 __all__ = ['DataError', 'UsageError', 'write_atomic', 'out_folder', 'md5sum', 'environment']
@@ -61,11 +61,12 @@ def _config_line(config:str, *keys)->str|None:
 def environment(
     data:dict|None=None, # data checksums to record (file name -> md5)
 )->dict:
-    "Versions, CPU, kernels, threads, numerics and data checksums of this run"
+    "Versions, the CPU (as `/proc/cpuinfo` names it and as `CPUID` shows it), kernels, threads, numerics and data checksums"
     import fastai, numpy as np, pandas as pd, torch
     config = torch.__config__.show()
     env = dict(python=platform.python_version(), fastai=fastai.__version__, torch=torch.__version__, pandas=pd.__version__,
                numpy=np.__version__, platform=platform.platform(), processor=platform.machine(), cpu_model=cpu_model(),
+               cpu=cpu_id(),  # what CPUID shows this process, which is what MKL, oneDNN and ATen dispatch on
                cpu_count=os.cpu_count(), torch_threads=torch.get_num_threads(),
                blas=_config_line(config, 'Math Kernel Library', 'OpenBLAS', 'BLAS_INFO'),
                onednn=_config_line(config, 'MKL-DNN', 'oneDNN'),

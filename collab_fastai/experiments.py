@@ -11,6 +11,7 @@ from fastcore.imports import IN_NOTEBOOK
 from fastai.collab import *
 from fastai.tabular.all import *
 from .core import UsageError
+from .numerics import pin_kernels
 from .data import *
 from .models import *
 from .fast import loader_type, fast_fit
@@ -153,6 +154,7 @@ def run_experiment(
 )->Run:
     "Train the experiment `name` under the seed protocol and return its `Run`"
     exp = get_experiment(name)
+    pin_kernels()  # portable mode: MKL and batch norm on one thread (00a_numerics)
     epochs = ifnone(epochs, exp.epochs)
     if epochs < 1: raise UsageError(f"epochs must be at least 1, not {epochs}")
     dls = collab_dls(ratings, profile, seed=seed, bs=bs, dl_type=loader_type(profile, loader), splits=splits, item_name=item_name)

@@ -4,6 +4,8 @@ set_numerics()  # before anything imports torch: every test runs under the porta
 import os, sys, numpy as np, pandas as pd, pytest
 from collab_fastai.core import DataError
 from collab_fastai.data import get_ml100k, load_ratings
+from collab_fastai.numerics import pin_kernels
+pin_kernels()  # as every training does first (run_experiment): MKL and batch norm on one thread
 
 def _need_data(why):
     "Skip without the real data, except under CI=true where a missing data set is a failure"

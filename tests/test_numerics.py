@@ -36,9 +36,29 @@ def test_torch_loaded_first_is_reported_not_claimed():
     assert res.stderr.count('\n') == 1 and res.stderr.startswith('numerics: ') and 'restart the kernel' in res.stderr
 
 def test_portable_set_before_torch_pins_the_kernels():
-    res = python("from collab_fastai.numerics import *; set_numerics(); import torch, json; print(json.dumps(numerics_state()))")
+    res = python("from collab_fastai.numerics import *; set_numerics(); import torch, json; pin_kernels(); print(json.dumps(numerics_state()))")
     st = json.loads(res.stdout)
     assert st['portable'] is True and st['cpu_capability'] == 'AVX2' and st['variables'] == PORTABLE_ENV and res.stderr == ''
+    assert (st['mkl']['branch'], st['threads']['mkl'], st['pinned']) == ('COMPATIBLE', 1, ['batch_norm', 'sqrt'])
+
+@pytest.mark.parametrize('code, says', [
+    ("import torch; torch.set_num_threads(3); pin_kernels()", "torch runs on 3 threads; the portable numbers were checked at 1, 2, 4"),
+    ("import torch; pin_kernels(); torch.set_num_threads(2)", "MKL runs on 2 threads, not 1"),
+    ("import torch", "batch norm and sqrt are not pinned"),
+    ("os.environ['MKL_CBWR'] = 'AVX2'; import torch; pin_kernels()", "MKL runs its"),
+])
+def test_what_breaks_portability_is_said(code, says):
+    "A thread count not checked, MKL's threads or branch changed behind the pins, no pins: each is a problem, never a claim"
+    res = python(f"import os, json; from collab_fastai.numerics import *; set_numerics(); {code}; print(json.dumps(numerics_state()))")
+    st = json.loads(res.stdout)
+    assert st['portable'] is False and any(says in p for p in st['problems']), st['problems']
+
+def test_cpuid_is_what_the_libraries_see():
+    "CPUID in this process agrees with torch's own dispatch (AVX2 present) and with the kernel's flags on a real CPU"
+    from collab_fastai.numerics import cpu_id, cpu_flags
+    c = cpu_id()
+    assert c['vendor'] in ('GenuineIntel', 'AuthenticAMD', 'HygonGenuine') and c['family'] >= 6 and c['caches_kib']
+    assert ('avx512f' in cpu_flags()) == ('AVX-512F' in c['isa']) and 'AVX2' in c['isa']
 
 def test_native_takes_away_inherited_portable_settings():
     res = python("from collab_fastai.numerics import *; set_numerics('native'); import torch, json; print(json.dumps(numerics_state()))",
@@ -92,11 +112,15 @@ def test_diff_command(cli, gold, tmp_path):
     changed['profiles']['fastai']['experiments']['collab_learner_nn']['epochs'][2]['train_loss'] += 1e-6
     changed['environment'].update(cpu_model='Other CPU', torch_threads=64)
     changed['environment']['numerics']['variables']['MKL_CBWR'] = None
+    changed['environment']['cpu'].update(vendor='AuthenticAMD', family=23)
+    changed['environment']['numerics']['mkl']['branch'] = 'AUTO,STRICT'
     write_atomic(other, json.dumps(changed))
     code, out, err = cli('diff', str(same), str(other))
     assert code == 1 and 'fastai   collab_learner_nn        differs: largest per-epoch difference 1.00e-06' in out
     assert 'book     collab_nn                identical' in out
-    for field in ('cpu_model', 'torch_threads', 'numerics.variables.MKL_CBWR'): assert field in out
+    for field in ('cpu_model', 'torch_threads', 'numerics.variables.MKL_CBWR', 'cpu.vendor', 'cpu.family', 'numerics.mkl.branch'):
+        assert field in out
+    assert 'AUTO,STRICT' in out and 'AuthenticAMD' in out
 
 @pytest.mark.parametrize('content, msg', [(None, 'does not exist'), ('{"a": 1}', 'not a results file'), ('nope', 'is not JSON'),
                                           ('{"profiles": {"book": {"experiments": {"x": {"epochs": []}}}}}', 'no experiment in common')])

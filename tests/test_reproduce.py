@@ -48,9 +48,10 @@ def test_reproduce_on_synthetic_ratings(synthetic_ratings, tmp_path):
     exp = on_disk['profiles']['book']['experiments']['collab_nn']
     assert len(exp['epochs']) == 2 and len(exp['book']) == 5 and exp['seeds']['seeds'] == [1, 2]
     env = on_disk['environment']
-    assert {'python', 'fastai', 'torch', 'pandas', 'numpy', 'platform', 'cpu_model', 'blas', 'onednn',
+    assert {'python', 'fastai', 'torch', 'pandas', 'numpy', 'platform', 'cpu_model', 'cpu', 'blas', 'onednn',
             'torch_threads', 'numerics'} <= set(env)
-    assert env['numerics']['mode'] == 'portable' and env['numerics']['variables']['MKL_CBWR'] == 'AVX2,STRICT'
+    assert env['numerics']['mode'] == 'portable' and env['numerics']['variables']['MKL_CBWR'] == 'COMPATIBLE'
+    assert env['numerics']['portable'] and env['numerics']['pinned'] == ['batch_norm', 'sqrt']  # recorded after the runs
     assert on_disk['golden']['status'] == 'not compared'  # a ratings frame, not the genuine data
     report = (tmp_path/'report.md').read_text()
     assert 'Why the profiles differ' in report and 'fastai PR #3995' in report and 'Seed study' in report
