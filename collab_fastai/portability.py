@@ -110,20 +110,22 @@ def probe_command(cpu:str|None, threads:int, out:Path, data:str|None=None, exper
 def _label(cpu, threads): return f"{cpu or 'this machine'}, {threads} thread{'s' if threads > 1 else ''}"
 
 def _run_all(jobs:list, cores:int, say:Callable)->list:
-    "Run the `(label, threads, cmd, out)` jobs, the first that fits the free cores next; the `(label, seconds, error)` of each"
+    "Run the `(label, threads, cmd, out)` jobs (stderr to `out` as .log), the first that fits the free cores next; `(label, seconds, error)` of each"
     pending,running,done = list(jobs),[],[]
     while pending or running:
         free = cores - sum(j[1] for j,*_ in running)
         fits = [j for j in pending if j[1] <= free] or ([] if running else pending[:1])  # one wider than the machine runs alone
         if fits:
             pending.remove(fits[0])
-            running.append((fits[0], subprocess.Popen(fits[0][2], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True), time.time()))
+            log = open(Path(fits[0][3]).with_suffix('.log'), 'w')  # a file, not a pipe: a chatty process never blocks on it
+            running.append((fits[0], subprocess.Popen(fits[0][2], stdout=subprocess.DEVNULL, stderr=log), time.time()))
+            log.close()
             continue
         time.sleep(0.2)
         for r in [r for r in running if r[1].poll() is not None]:
             running.remove(r)
             (label,_,_,out),proc,t0 = r
-            err = None if proc.returncode == 0 and Path(out).exists() else (proc.stderr.read().strip().splitlines() or ['no output'])[-1]
+            err = None if proc.returncode == 0 and Path(out).exists() else (Path(out).with_suffix('.log').read_text().strip().splitlines() or ['no output'])[-1]
             done.append((label, time.time()-t0, err))
             say(f"[{len(done)}/{len(jobs)}] {label}: {'failed: ' + err if err else 'done'} in {time.time()-t0:.0f} s")
     return done
