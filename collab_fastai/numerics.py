@@ -4,7 +4,7 @@
 
 # %% ../nbs/00a_numerics.ipynb #n0a00003
 from __future__ import annotations
-import os, platform, sys
+import functools, os, platform, sys
 from pathlib import Path
 
 # %% auto #0
@@ -63,7 +63,7 @@ def _caches(leaf:int)->dict:
         kind,level = eax & 0x1f,(eax >> 5) & 7
         if kind == 0: break
         size = ((ebx >> 22) + 1) * (((ebx >> 12) & 0x3ff) + 1) * ((ebx & 0xfff) + 1) * (ecx + 1)
-        res[f"L{level}{dict([(1, 'd'), (2, 'i')]).get(kind, '')}"] = size // 1024
+        res[f"L{level}{ {1: 'd', 2: 'i'}.get(kind, '')}"] = size // 1024
     return res
 
 def cpu_id()->dict:
@@ -128,8 +128,9 @@ MKL_BRANCHES = {1: 'OFF', 2: 'AUTO', 3: 'COMPATIBLE', 4: 'SSE2', 6: 'SSSE3', 7: 
 
 def _branch(v:int)->str: return MKL_BRANCHES.get(v & 0xffff, f"branch {v & 0xffff}") + (',STRICT' if v & 0x10000 else '')
 
+@functools.cache
 def _torch_cpu_lib():
-    "torch's `libtorch_cpu`, which carries MKL and exports its service functions (`None` where there is none)"
+    "torch's `libtorch_cpu`, which carries MKL and exports its service functions (`None` where there is none), opened once"
     import ctypes, torch
     try: return ctypes.CDLL(str(Path(torch.__file__).parent/'lib'/'libtorch_cpu.so'))
     except OSError: return None
