@@ -8,6 +8,7 @@ import sys
 from fastcore.script import parse_cli
 from .numerics import NUMERICS, set_numerics
 from .core import DataError, UsageError
+from .study import StudyError
 
 # %% auto #0
 __all__ = ['numerics_arg', 'main']
@@ -59,4 +60,7 @@ def main()->int:
     except (DataError, UsageError) as e:
         print(f"collab-fastai {args[0]}: error: {e}", file=sys.stderr)
         return 2
+    except StudyError as e:  # runs that failed; the others are kept, and the same command goes on with the failed ones
+        print(f"collab-fastai {args[0]}: {e}", file=sys.stderr)
+        return 1
     return res if isinstance(res, int) else 0

@@ -40,6 +40,10 @@ def _load(data:str|None, unverified:bool, dataset:str='ml-100k'):
     print(f"data: {path} ({dataset}, {src}{', unverified' if unverified else ''})", file=sys.stderr)
     return ds.load_dataset(dataset, path)
 
+def _say(s:str):
+    "A progress line of a long command, on stderr as it happens"
+    print(s, file=sys.stderr, flush=True)
+
 # %% ../nbs/08_commands.ipynb #1b020757
 Profile = Annotated[str, dict(choices=list(PROFILES))]
 ExperimentName = Annotated[str, dict(choices=list(EXPERIMENTS))]
@@ -67,16 +71,19 @@ def reproduce(
     seed:int=1, # seed of the judged run
     seeds:int=1, # rerun each experiment over this many seeds, for a seed study
     epochs:int=5, # epochs per run (the book trains 5; other values are not judged)
-    out:str='reproduction', # folder for results.json, report.md and the plots
+    out:str='reproduction', # folder for results.json, report.md and the plots, and runs/: each finished run
     data:str=None, # ml-100k.zip or its extracted folder (default: $COLLAB_FASTAI_DATA, else download)
     unverified:store_true=False, # use data whose checksums differ from the genuine MovieLens 100k
     loader:LoaderName='fast', # 'fast': the same numbers, faster (see 05_fast); 'stock': fastai's own loaders and dispatch
+    jobs:int=1, # runs at a time on this machine, one thread each, with the same bits as one after another (34_study)
+    scheduler:str=None, # a Dask scheduler (tcp://HOST:PORT) to send the runs to instead: see 34_study
+    fresh:store_true=False, # train every run again instead of reusing the finished runs kept in OUT/runs
     numerics:Numerics='portable', # 'portable': the same bits on Intel and AMD CPUs with AVX2 (02c_portability); 'native': the kernels torch picks here
 ):
     "Rerun the chapter's experiments and judge them against the book's numbers"
     set_numerics(numerics)
     res = rp.reproduce(experiments, profile, seed=seed, seeds=seeds, epochs=epochs, out=out, data=data, verify=not unverified,
-                       loader=loader)
+                       loader=loader, jobs=jobs, scheduler=scheduler, fresh=fresh, say=_say)
     print('\n' + rp.summary_table(res))
     print(f"\nwrote {out}/results.json, {out}/report.md and one PNG per experiment", file=sys.stderr)
     return 1 if res['passed'] is False else 0
@@ -280,14 +287,17 @@ def leaderboard(
     seed:int=1, # training seed (and the book split's)
     models:str=None, # comma-separated row names (default: every model of the split)
     k:int=10, # length of the recommendation lists
-    out:str='leaderboard', # folder for leaderboard.json, leaderboard.md and leaderboard.png
+    out:str='leaderboard', # folder for leaderboard.json, leaderboard.md and leaderboard.png, and runs/: each finished run
     dataset:DatasetName='ml-100k', # a MovieLens release by name (`collab-fastai datasets` lists them)
     data:str=None, # the release's zip or extracted folder (default: $COLLAB_FASTAI_DATA for ml-100k, else fastai's folder or the download)
+    jobs:int=1, # runs at a time on this machine, one thread each, with the same bits as one after another (34_study)
+    scheduler:str=None, # a Dask scheduler (tcp://HOST:PORT) to send the runs to instead: see 34_study
+    fresh:store_true=False, # train every run again instead of reusing the finished runs kept in OUT/runs
     numerics:Numerics='portable', # 'portable': the same bits on Intel and AMD CPUs with AVX2 (02c_portability); 'native': the kernels torch picks here
 ):
     "Train the chapter's models and the classics on one split and rank them by the metrics recommender users read"
     set_numerics(numerics)
-    ev.leaderboard(split, seed, models, k, out, data=data, dataset=dataset)
+    ev.leaderboard(split, seed, models, k, out, data=data, dataset=dataset, jobs=jobs, scheduler=scheduler, fresh=fresh)
     print(f"wrote {out}/leaderboard.json, {out}/leaderboard.md and {out}/leaderboard.png", file=sys.stderr)
 
 # %% ../nbs/08_commands.ipynb #dd200002

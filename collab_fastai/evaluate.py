@@ -15,12 +15,13 @@ from .core import *
 from .data import *
 from .datasets import get_dataset, load_dataset
 from .experiments import EXPERIMENTS, get_experiment, run_experiment
+from .study import run_study
 
 # %% auto #0
 __all__ = ['SPLITS', 'RECOMMENDERS_SEED', 'STRATIFIED_VERSIONS', 'RECOMMENDERS_ML100K', 'BASELINES', 'RECIPES',
            'RECOMMENDERS_EXPLANATION', 'MODELS', 'RECIPE_SEEDS', 'DEFAULT_MODELS', 'METRICS', 'book_split',
            'stratified_split', 'rating_metrics', 'ranking_metrics', 'top_k', 'ChapterModel', 'SurpriseModel',
-           'GlobalMean', 'evaluate_model', 'check_leaderboard_args', 'leaderboard', 'leaderboard_md',
+           'GlobalMean', 'evaluate_model', 'check_leaderboard_args', 'leaderboard_run', 'leaderboard', 'leaderboard_md',
            'plot_leaderboard', 'write_leaderboard']
 
 # %% ../nbs/07_evaluate.ipynb #e7a00007
@@ -264,6 +265,18 @@ def _line(r:dict, k:int)->str:
     rank = f"  nDCG@{k} {r['ndcg@k']:.4f}  MAP@{k} {r['map@k']:.4f}" if r['ndcg@k'] is not None else '  (ranks nothing)'
     return f"{r['model']:<24} MSE {r['mse']:.4f}  RMSE {r['rmse']:.4f}  MAE {r['mae']:.4f}{rank}  fit {r['fit_seconds']:.1f}s"
 
+def _split(ratings:pd.DataFrame, split:str, seed:int)->tuple:
+    "Training and test row positions of `split`"
+    return book_split(ratings, seed) if split == 'book' else stratified_split(ratings)
+
+def leaderboard_run(spec:dict, ratings:pd.DataFrame, echo=None)->dict:
+    "One run of a study: model `spec['model']` with seed `spec['seed']` on `spec['split']`; its leaderboard row"
+    train,test = _split(ratings, spec['split'], spec['split_seed'])
+    item = 'title' if spec['split'] == 'book' else 'movie'
+    row = evaluate_model(spec['model'], MODELS[spec['model']](spec['seed']), ratings, train, test, item, spec['k'],
+                         default_split=spec['split'] == 'book')
+    return json.loads(json.dumps(row, default=float))  # numpy's numbers as JSON's
+
 def leaderboard(
     split:str='book', # 'book': the chapter's 80/20 split; 'stratified': Microsoft Recommenders' benchmark protocol
     seed:int=1, # training seed (the book split's seed too)
@@ -272,8 +285,11 @@ def leaderboard(
     out:str|Path='leaderboard', # folder for leaderboard.json, leaderboard.md and leaderboard.png
     data:str|Path|None=None, # the release's zip or folder (default: `$COLLAB_FASTAI_DATA` for ml-100k, else fastai's folder or the download)
     ratings:pd.DataFrame|None=None, # a ratings frame instead of a MovieLens release
-    echo=print, # called with a line per finished model
+    echo=print, # called with a line per finished run
     dataset:str='ml-100k', # the MovieLens release (02b_datasets)
+    jobs:int=1, # runs at a time on this machine, one thread each (34_study)
+    scheduler:str|None=None, # a Dask scheduler's address to send the runs to instead (34_study)
+    fresh:bool=False, # train every run again instead of reusing the finished runs in `out/runs`
 )->dict:
     "Train every model on one split, score it on the other part, and write the leaderboard"
     names,out = check_leaderboard_args(split, models, k, out)
@@ -281,15 +297,18 @@ def leaderboard(
     source = (data_source(data) if dataset == 'ml-100k' else str(data or "fastai's data folder")) if ratings is None else 'a ratings frame'
     if ratings is None: ratings = load_dataset(dataset, get_dataset(dataset, data))
     check_ratings(ratings)
-    item = 'title' if split == 'book' else 'movie'
-    train,test = book_split(ratings, seed) if split == 'book' else stratified_split(ratings)
+    train,test = _split(ratings, split, seed)
+    seeds = {n: [RECOMMENDERS_SEED+i for i in range(RECIPE_SEEDS)] if n in RECIPES else [seed] for n in names}
+    specs = [dict(model=n, seed=s, split=split, split_seed=seed, k=k) for n in names for s in seeds[n]]
+    recs = run_study('collab_fastai.evaluate:leaderboard_run', specs, ratings, out, jobs=jobs, scheduler=scheduler, fresh=fresh,
+                     describe=lambda s,r: _line(r, k) + (f"  (seed {s['seed']})" if s['model'] in RECIPES else '') if r else s['model'],
+                     say=echo)
+    runs = {(s['model'], s['seed']): r['result'] for s,r in zip(specs, recs)}
     rows = []
     for n in names:
-        seeds = [RECOMMENDERS_SEED+i for i in range(RECIPE_SEEDS)] if n in RECIPES else [seed]
-        runs = [evaluate_model(n, MODELS[n](s), ratings, train, test, item, k, default_split=split == 'book') for s in seeds]
-        rows.append(runs[0] if len(runs) == 1 else _mean_rows(n, runs, seeds))
+        rs = [runs[n, s] for s in seeds[n]]
+        rows.append(rs[0] if len(rs) == 1 else _mean_rows(n, rs, seeds[n]))
         if n in RECIPES: rows[-1]['family'] = 'recommenders'
-        echo(_line(rows[-1], k))
     res = dict(split=split, seed=seed, k=k, n_train=len(train), n_test=len(test), rows=rows, reference=RECOMMENDERS_ML100K,
                dataset=dataset if ratings_given is None else 'a ratings frame', data=source, environment=environment())
     write_leaderboard(res, out)

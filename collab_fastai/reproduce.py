@@ -14,12 +14,13 @@ from .data import *
 from .golden import golden_check
 from .experiments import *
 from .fast import LOADERS
+from .study import run_study
 
 # %% auto #0
 __all__ = ['BOOK_LOSSES', 'BOOK_EMB_SZ', 'BOOK_CLASSES', 'FASTAI_EMB_SZ', 'BOOK_INTERPRETATION', 'TOLERANCES', 'FINAL_ONLY',
            'EPOCH_TOLERANCE', 'PROFILE_CHOICES', 'PROFILE_EXPLANATION', 'check_run', 'passed', 'compare_table',
-           'check_claims', 'seed_band', 'book_in_band', 'check_args', 'plot_experiment', 'overall', 'reproduce',
-           'summary_table', 'report_md', 'write_results']
+           'check_claims', 'seed_band', 'book_in_band', 'check_args', 'plot_experiment', 'train_run', 'overall',
+           'reproduce', 'summary_table', 'report_md', 'write_results']
 
 # %% ../nbs/03_reproduce.ipynb #15454126
 BOOK_LOSSES = {
@@ -183,26 +184,26 @@ def _epoch_echo(profile, name, n):
     return echo
 
 # %% ../nbs/03_reproduce.ipynb #1908616a
-def _run_one(name, ratings, profile, seeds, epochs, loader)->tuple:
-    "Result dict of experiment `name` over `seeds` (the first is judged), and the embedding sizes of its DataLoaders"
-    runs = []
-    for s in seeds:
-        run = run_experiment(name, ratings, profile, seed=s, epochs=epochs, loader=loader, bar=False,
-                             echo=_epoch_echo(profile if len(seeds)==1 else f'{profile} seed {s}', name, ifnone(epochs, get_experiment(name).epochs)))
-        runs.append(run.epochs)
-        if s == seeds[0]: emb_sz = get_emb_sz(run.learn.dls)
-        del run
+def train_run(spec:dict, ratings:pd.DataFrame, echo=None)->dict:
+    "One run of a study: experiment `spec['name']` under `spec['profile']` and `spec['seed']`; its epochs and embedding sizes"
+    run = run_experiment(spec['name'], ratings, spec['profile'], seed=spec['seed'], epochs=spec['epochs'], loader=spec['loader'],
+                         bar=False, echo=echo)
+    return dict(epochs=run.epochs, emb_sz=[list(o) for o in get_emb_sz(run.learn.dls)])
+
+def _describe(spec:dict, res:dict|None)->str:
+    "A study's progress line for a run of the chapter"
+    s = f"[{spec['profile']}] {spec['name']} seed {spec['seed']}"
+    return s + (f": valid_loss {res['epochs'][-1]['valid_loss']:.4f}" if res else '')
+
+def _experiment_result(name, runs:list)->dict:
+    "Result dict of experiment `name` from the epochs of its runs over the seeds (the first is judged)"
     checks = check_run(name, runs[0])
     res = dict(epochs=runs[0], book=[dict(epoch=i, train_loss=t, valid_loss=v) for i,(t,v) in enumerate(BOOK_LOSSES[name])],
                passed=passed(checks), checks=checks)
     if name in FINAL_ONLY: res['note'] = FINAL_ONLY[name]
     notes = [f"epoch {i} is judged within ±{tol}: {why}" for (n,i),(tol,why) in EPOCH_TOLERANCE.items() if n == name]
     if notes: res['note'] = '; '.join(notes)
-    if len(seeds) > 1:
-        band = seed_band(runs)
-        res['seeds'] = dict(seeds=list(seeds), band=band, book_in_band=book_in_band(name, band),
-                            runs=[[dict(train_loss=e['train_loss'], valid_loss=e['valid_loss']) for e in r] for r in runs])
-    return res, emb_sz
+    return res
 
 # %% ../nbs/03_reproduce.ipynb #fadc7260
 def overall(results:dict)->bool|None:
@@ -220,11 +221,15 @@ def reproduce(
     seed:int=1, # seed of the judged run
     seeds:int=1, # rerun each experiment over this many seeds (seed, seed+1, ...) for a seed study
     epochs:int|None=None, # epochs per run (default: the book's 5; other values are not judged)
-    out:str|Path='reproduction', # folder for results.json, report.md and the plots
+    out:str|Path='reproduction', # folder for results.json, report.md and the plots (and runs/, the finished runs)
     data:str|Path|None=None, # ml-100k.zip or its folder (default: `$COLLAB_FASTAI_DATA`, else the download)
     verify:bool=True, # check the data's md5 against the genuine MovieLens 100k
     loader:str='fast', # 'fast' (the same batches from pre-built tensors) or 'stock' (fastai's own loaders)
     ratings:pd.DataFrame|None=None, # a ratings frame to use instead of MovieLens 100k
+    jobs:int=1, # runs at a time on this machine, one thread each (34_study)
+    scheduler:str|None=None, # a Dask scheduler's address to send the runs to instead (34_study)
+    fresh:bool=False, # train every run again instead of reusing the finished runs in `out/runs`
+    say=print, # where the progress lines go
 )->dict:
     "Rerun the chapter's experiments, judge them against the book, and write results.json, report.md and plots to `out`"
     names,profiles,out = check_args(experiments, profile, epochs, seeds, out, loader)
@@ -233,17 +238,32 @@ def reproduce(
         data_path = get_ml100k(data, verify=verify)
         ratings = load_ratings(data_path)
     seed_list = list(range(seed, seed+seeds))
+    n_epochs = ifnone(epochs, get_experiment(names[0]).epochs)
+    specs = [dict(name=n, profile=p, seed=s, epochs=n_epochs, loader=loader) for p in profiles for n in names for s in seed_list]
+    label = lambda s: s['profile'] if seeds == 1 else f"{s['profile']} seed {s['seed']}"
+    recs = run_study('collab_fastai.reproduce:train_run', specs, ratings, out, jobs=jobs, scheduler=scheduler, fresh=fresh,
+                     describe=_describe, say=say, epoch_echo=lambda s: _epoch_echo(label(s), s['name'], n_epochs))
+    by_spec = {(s['profile'], s['name'], s['seed']): r['result'] for s,r in zip(specs, recs)}
     results = dict(environment=None,  # recorded after the runs: the numerics as they trained (00a_numerics' pins)
-                   settings=dict(experiments=names, profiles=profiles, seed=seed, seeds=seed_list, epochs=ifnone(epochs, get_experiment(names[0]).epochs),
+                   settings=dict(experiments=names, profiles=profiles, seed=seed, seeds=seed_list, epochs=n_epochs,
                                  data=data_source(data) if data_path else 'a ratings frame', tolerances=TOLERANCES,
                                  loader=loader),
                    profiles={})
     for p in profiles:
-        exps,emb_sz = {},None
-        for name in names: exps[name],emb_sz = _run_one(name, ratings, p, seed_list, epochs, loader)
+        exps = {}
+        for name in names:
+            runs = [by_spec[p, name, s]['epochs'] for s in seed_list]
+            exps[name] = _experiment_result(name, runs)
+            if seeds > 1:
+                band = seed_band(runs)
+                exps[name]['seeds'] = dict(seeds=seed_list, band=band, book_in_band=book_in_band(name, band),
+                    runs=[[dict(train_loss=e['train_loss'], valid_loss=e['valid_loss']) for e in r] for r in runs])
         claims = check_claims({k: v['epochs'] for k,v in exps.items()})
-        results['profiles'][p] = dict(emb_sz=[list(o) for o in emb_sz], experiments=exps, claims=claims)
+        emb_sz = by_spec[p, names[-1], seed]['emb_sz']
+        results['profiles'][p] = dict(emb_sz=emb_sz, experiments=exps, claims=claims)
     results['environment'] = environment(ml100k_checksums(data_path) if data_path else None)
+    results['study'] = dict(runs=len(recs), jobs=jobs, scheduler=scheduler,
+                            train_seconds=round(sum(r['seconds'] for r in recs), 1))
     results['passed'] = overall(results)
     results['golden'] = golden_check(results)
     write_results(results, out)
