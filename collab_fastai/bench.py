@@ -16,7 +16,7 @@ from .fast import loader_type
 from .core import *
 
 # %% auto #0
-__all__ = ['plain_epochs', 'bench_epochs', 'bench_chapter', 'bench']
+__all__ = ['plain_epochs', 'bench_epochs', 'bench_chapter', 'bench_study', 'bench']
 
 # %% ../nbs/06_bench.ipynb #88bd7c71
 def plain_epochs(name:str, ratings:pd.DataFrame, epochs:int=1, seed:int=1, profile:str='book', bs:int=64,
@@ -92,11 +92,67 @@ def bench_chapter(loader:str, profile:str='book', seed:int=1, data:str|None=None
         if proc.returncode in (0, 1): res['passed'] = json.loads((Path(out)/'results.json').read_text())['passed']
     return res
 
+# %% ../nbs/06_bench.ipynb #bs000002
+def _dask_cluster(workers:int, log):
+    "A Dask scheduler and `workers` one-thread workers on loopback, as `dask scheduler` and `dask worker` start them: (address, processes)"
+    dask = Path(sys.executable).parent/'dask'
+    sf = Path(tempfile.mkdtemp())/'scheduler.json'
+    procs = [subprocess.Popen([dask, 'scheduler', '--host', '127.0.0.1', '--port', '0', '--no-dashboard', '--scheduler-file', sf],
+                              stdout=log, stderr=subprocess.STDOUT)]
+    deadline = time.time()+60
+    while not sf.exists() and time.time() < deadline: time.sleep(0.1)
+    address = json.loads(sf.read_text())['address']
+    procs += [subprocess.Popen([dask, 'worker', address, '--nthreads', '1', '--no-dashboard'], stdout=log, stderr=subprocess.STDOUT)
+              for _ in range(workers)]
+    from distributed import Client
+    with Client(address, timeout=30) as c: c.wait_for_workers(workers, timeout=120)
+    return address,procs
+
+def bench_study(
+    seeds:int=10, # seeds of the study
+    experiments:str='collab_nn,dot_product_bias_wd', # its experiments
+    jobs:int=2, # the runs at a time of the parallel ways (and the workers of the Dask cluster)
+    data:str|None=None, # ml-100k.zip or its folder (default: `$COLLAB_FASTAI_DATA`, else the download)
+    echo=print, # progress lines
+)->dict:
+    "Wall seconds of a seed study at `--jobs 1`, `--jobs N` and through a Dask cluster of N workers, and whether they agree"
+    res,numbers = {},{}
+    with tempfile.TemporaryDirectory() as d, open(Path(d)/'log', 'w') as log:
+        for way in ('jobs 1', f'jobs {jobs}', f'dask {jobs} workers'):
+            cluster = _dask_cluster(jobs, log) if way.startswith('dask') else None
+            out = Path(d)/way.replace(' ', '_')
+            cmd = [sys.executable, '-c', 'import sys; from collab_fastai.cli import main; sys.exit(main())', 'reproduce',
+                   '--experiments', experiments, '--seeds', str(seeds), '--out', str(out), '--fresh']
+            cmd += ['--scheduler', cluster[0]] if cluster else ['--jobs', way.split()[1]]
+            if data: cmd += ['--data', str(data)]
+            echo(f"study of {seeds} seeds of {experiments}, {way}...")
+            start = time.perf_counter()
+            code = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT).returncode
+            res[way] = dict(seconds=time.perf_counter()-start, exit_code=code)
+            if cluster:
+                for p in cluster[1][::-1]: p.terminate()
+                for p in cluster[1]: p.wait(timeout=60)
+            if code in (0, 1):
+                r = json.loads((out/'results.json').read_text())
+                numbers[way] = {n: e['seeds']['runs'] for n,e in r['profiles']['book']['experiments'].items()}
+    base = res['jobs 1']['seconds']
+    for r in res.values(): r['speedup'] = base/r['seconds']
+    ways = list(numbers.values())
+    return dict(seeds=seeds, experiments=experiments.split(','), runs=seeds*len(experiments.split(',')), ways=res,
+                identical=len(ways) == 3 and all(w == ways[0] for w in ways))
+
 # %% ../nbs/06_bench.ipynb #56ffbf75
 def _mmm(d:dict)->str: return f"{d['median']:.2f} [{d['min']:.2f}-{d['max']:.2f}]"
 
+def _study_table(st:dict)->str:
+    lines = [f"seed study ({st['runs']} runs: {st['seeds']} seeds of {', '.join(st['experiments'])}, 5 epochs), wall seconds:"]
+    lines += [f"  {w:<16} {r['seconds']:7.1f} s  x{r['speedup']:.2f}  exit {r['exit_code']}" for w,r in st['ways'].items()]
+    lines.append(f"  the same losses every way: {'yes' if st['identical'] else 'NO'}")
+    return '\n'.join(lines)
+
 def _table(res:dict)->str:
     lines = []
+    if 'settings' not in res: return _study_table(res['study'])
     for key,bs in (('epochs', 64), ('epochs_large_bs', res['settings'].get('large_bs'))):
         if key not in res: continue
         lines += [f"seconds per epoch at bs {bs}, median [min-max] of {res['settings']['runs']} interleaved runs:",
@@ -113,6 +169,7 @@ def _table(res:dict)->str:
             lines.append(f"  {r['loader']:<5} loader, {r['numerics']:<8} numerics: {r['seconds']:7.1f} s wall, peak {r['peak_mib']:.0f} MiB, exit {r['exit_code']}")
         lines.append(f"  fast/stock: {ch['fast']['seconds']/ch['stock']['seconds']:.2f}")
         if 'fast_native' in ch: lines.append(f"  portable/native numerics (fast loader): {ch['fast']['seconds']/ch['fast_native']['seconds']:.2f}")
+    if 'study' in res: lines += ['', _study_table(res['study'])]
     lines.append(f"\npeak memory of the epoch benchmark: {res['peak_mib']:.0f} MiB; torch threads {torch.get_num_threads()}")
     return '\n'.join(lines)
 
@@ -126,6 +183,8 @@ def bench(
     out:str|Path='bench.json', # where to write the results
     data:str|Path|None=None, # ml-100k.zip or its folder (default: `$COLLAB_FASTAI_DATA`, else the download)
     echo=print, # progress lines
+    study:bool=True, # also time a seed study at --jobs 1, --jobs 2 and through a Dask cluster (`bench_study`)
+    only_study:bool=False, # time the seed study alone
 )->dict:
     "Time the stock loader, the fast loader and a plain PyTorch loop; write `out` and return the results"
     if runs < 1 or epochs < 1: raise UsageError(f"runs and epochs must be at least 1, not {runs} and {epochs}")
@@ -134,6 +193,11 @@ def bench(
     if not out.parent.is_dir() or not os.access(out.parent, os.W_OK):
         raise UsageError(f"cannot write {out}: its folder does not exist or is not writable. Choose another with --out.")
     path = get_ml100k(data)
+    if only_study:
+        res = dict(environment=environment(ml100k_checksums(path)), study=bench_study(data=data, echo=echo))
+        res['table'] = _table(res)
+        write_atomic(out, json.dumps(res, indent=1))
+        return res
     ratings = load_ratings(path)
     timed = bench_epochs(ratings, runs=runs, epochs=epochs, profile=profile, echo=echo)
     res = dict(environment=environment(ml100k_checksums(path)),  # after the training: its numerics, pins included
@@ -145,6 +209,7 @@ def bench(
         for key,loader,numerics in (('stock','stock','portable'), ('fast','fast','portable'), ('fast_native','fast','native')):
             echo(f"full chapter with the {loader} loader, {numerics} numerics...")
             res['chapter'][key] = bench_chapter(loader, profile, data=data, numerics=numerics)
+    if study: res['study'] = bench_study(data=data, echo=echo)
     res['table'] = _table(res)
     write_atomic(out, json.dumps(res, indent=1))
     return res

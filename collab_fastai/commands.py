@@ -225,6 +225,8 @@ def bench(
     runs:int=None, # runs of each way per experiment (min, median and max are reported; default 5); with --scale, per size, in turns (medians; default 1)
     epochs:int=1, # epochs per run
     no_chapter:store_true=False, # skip the full-chapter timing (about ten minutes)
+    no_study:store_true=False, # skip the seed study at --jobs 1, --jobs 2 and on a Dask cluster (34_study)
+    only_study:store_true=False, # instead: the seed study alone
     out:str=None, # where to write the results (default: bench.json; bench_scale.json with --scale)
     data:str=None, # ml-100k.zip or its extracted folder (default: $COLLAB_FASTAI_DATA, else download)
     numerics:Numerics='portable', # numerics of the epoch timings (the chapter is timed under both)
@@ -241,7 +243,7 @@ def bench(
         print(f"wrote {out} and {Path(out).with_suffix('.png')}")
         return
     out = ifnone(out, 'bench.json')
-    res = bn.bench(ifnone(runs, 5), epochs, chapter=not no_chapter, out=out, data=data, echo=lambda s: print(s, file=sys.stderr, flush=True))
+    res = bn.bench(ifnone(runs, 5), epochs, chapter=not no_chapter, out=out, data=data, echo=_say, study=not no_study, only_study=only_study)
     print(res['table'])
 
 # %% ../nbs/08_commands.ipynb #dd100002

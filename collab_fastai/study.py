@@ -13,8 +13,8 @@ from .core import UsageError, out_folder, write_atomic
 from .numerics import numerics_state, pin_kernels, set_numerics
 
 # %% auto #0
-__all__ = ['ALLOWED_FAILURES', 'code_hash', 'versions', 'data_key', 'timeless', 'run_key', 'own_random', 'StudyError', 'run_task',
-           'check_jobs', 'run_study']
+__all__ = ['ALLOWED_FAILURES', 'code_hash', 'versions', 'data_key', 'timeless', 'run_key', 'own_random', 'heap_for_batches',
+           'StudyError', 'run_task', 'check_jobs', 'run_study']
 
 # %% ../nbs/34_study.ipynb #st000008
 _LIBS = ('fastai', 'torch', 'numpy', 'pandas', 'scikit-surprise')
@@ -72,6 +72,16 @@ def own_random():
         for n,f in saved.items(): setattr(random, n, f)
 
 # %% ../nbs/34_study.ipynb #st000014
+def heap_for_batches()->bool:
+    "Undo, in this process, what `MALLOC_TRIM_THRESHOLD_` (set by Dask's nanny) does to glibc: keep a batch's tensors on the heap"
+    if not os.environ.get('MALLOC_TRIM_THRESHOLD_') or sys.platform != 'linux': return False
+    import ctypes
+    try: libc = ctypes.CDLL('libc.so.6')
+    except OSError: return False
+    M_TRIM_THRESHOLD,M_MMAP_THRESHOLD = -1,-3  # mallopt's parameters (malloc.h)
+    return bool(libc.mallopt(M_MMAP_THRESHOLD, 32<<20) and libc.mallopt(M_TRIM_THRESHOLD, 128<<20))
+
+# %% ../nbs/34_study.ipynb #st000015
 class StudyError(Exception):
     "Runs of a study that failed; every other run is kept on disk"
 
@@ -88,6 +98,7 @@ def run_task(
     if 'torch' not in sys.modules: set_numerics(numerics, quiet=True)
     import torch
     if threads: torch.set_num_threads(threads)
+    heap_for_batches()
     pin_kernels()  # as every training does first (run_experiment): MKL and batch norm on one thread
     mod,name = fn.split(':')
     f = getattr(importlib.import_module(mod), name)
@@ -97,7 +108,7 @@ def run_task(
                 host=platform.node(), pid=os.getpid())
     return json.dumps(rec) if as_json else rec
 
-# %% ../nbs/34_study.ipynb #st000018
+# %% ../nbs/34_study.ipynb #st000019
 def check_jobs(jobs:int, scheduler:str|None=None, say:Callable=print)->int:
     "`jobs`, checked: at least 1, not with a scheduler; one line when it oversubscribes this machine's CPUs"
     if jobs < 1: raise UsageError(f"--jobs must be at least 1, not {jobs}")
@@ -106,7 +117,7 @@ def check_jobs(jobs:int, scheduler:str|None=None, say:Callable=print)->int:
     if jobs > n: say(f"--jobs {jobs} is more than this machine's {n} CPUs: the runs will slow each other")
     return jobs
 
-# %% ../nbs/34_study.ipynb #st000020
+# %% ../nbs/34_study.ipynb #st000021
 ALLOWED_FAILURES = 1  # a run whose worker dies is retried once elsewhere, then reported (Dask's `allowed-failures`)
 
 def _record_problem(rec:dict, vers:dict, numerics:str)->str|None:
@@ -141,7 +152,7 @@ def _local_cluster(jobs:int):
         return LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
                             silence_logs=logging.ERROR)
 
-# %% ../nbs/34_study.ipynb #st000021
+# %% ../nbs/34_study.ipynb #st000022
 def _runs_dir(out)->Path:
     d = out_folder(out)/'runs'
     d.mkdir(exist_ok=True)
@@ -156,12 +167,21 @@ def _load_record(f:Path, key:str)->dict|None:
 def _dask_records(client, fn, todo, data, numerics):
     "Yield `(index, record or exception)` for each run of `todo` (index, spec) as it finishes on the cluster"
     from distributed import as_completed
-    shared = client.scatter(data, broadcast=True, hash=False)  # once to each worker, not with every run
-    futs = {client.submit(run_task, fn, spec, shared, numerics, 1, noop, True, pure=False): i for i,spec in todo}
-    for fut in as_completed(futs):
-        try: yield futs[fut],json.loads(fut.result())
-        except Exception as e: yield futs[fut],e
-        fut.release()
+    from concurrent.futures import CancelledError
+    for attempt in (1, 2):
+        shared = client.scatter(data, broadcast=True, hash=False)  # once to each worker, not with every run
+        futs = {client.submit(run_task, fn, spec, shared, numerics, 1, noop, True, pure=False): (i,spec) for i,spec in todo}
+        lost = []
+        for fut in as_completed(futs):
+            i,spec = futs[fut]
+            try: yield i,json.loads(fut.result())
+            except CancelledError as e:  # the data died with every worker that held it (a run killed them all): send it again
+                if attempt == 1: lost.append((i,spec))
+                else: yield i,e
+            except Exception as e: yield i,e
+            fut.release()
+        if not lost: return
+        todo = lost
 
 def run_study(
     fn:str, # 'module:function' that trains one run: `function(spec, data, echo=None)`

@@ -112,7 +112,7 @@ def test_a_worker_that_dies_has_its_run_retried_once_then_reported(tmp_path, mon
 @pytest.fixture
 def cluster(tmp_path):
     "A real Dask scheduler and two one-thread workers on loopback, started as a user starts them"
-    env = dict(os.environ, DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES='1')
+    env = dict(os.environ, DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES='1')  # as 34_study tells a user to start them
     sf = tmp_path/'scheduler.json'
     procs = [subprocess.Popen([BIN/'dask', 'scheduler', '--host', '127.0.0.1', '--port', '0', '--no-dashboard', '--scheduler-file', sf],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
