@@ -67,7 +67,7 @@ test: check-export $(NBSTAMP)
 	$(BIN)/nbdev-test
 
 # The same bits on other CPUs: short runs of the eight experiments on this machine and under emulated Intel and AMD
-# CPUs (Debian's qemu-user, installed here if missing), at 1 and 2 threads, each checked bit for bit (02c_portability).
+# CPUs (Debian's qemu-user, installed here if missing), at 1 and 2 threads, each checked bit for bit (09_portability).
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 test-portability: install
 	@command -v qemu-x86_64 >/dev/null || $(SUDO) apt-get install -y -q qemu-user >/dev/null || \

@@ -65,7 +65,7 @@ def test_resume_with_other_settings_says_which(release, tmp_path):
     assert r.returncode == 2 and 'bs: 64 in the checkpoint, 128 now' in r.stderr and 'seed: 1 in the checkpoint, 2 now' in r.stderr
 
 def test_two_processes_agree_with_one_of_the_same_global_batch(release, tmp_path):
-    "DDP with 2 gloo processes of bs 32 against 1 process of bs 64: different batches, same recipe (07c_distributed)"
+    "DDP with 2 gloo processes of bs 32 against 1 process of bs 64: different batches, same recipe (33_distributed)"
     common = ['--experiment', 'dot_product_bias_wd', '--data', str(release), '--epochs', '3', '--loader', 'stock']
     two = train(*common, '--nproc', '2', '--bs', '32', '--save', str(tmp_path/'two.pkl'), '--checkpoints', str(tmp_path/'two'))
     assert two.returncode == 0, two.stderr[-3000:]
