@@ -29,8 +29,9 @@ from fastcore.basics import ifnone, noop
 from fastai.torch_core import num_distrib, rank_distrib
 
 # %% auto #0
-__all__ = ['Profile', 'ExperimentName', 'LoaderName', 'Numerics', 'DatasetName', 'sizes', 'reproduce', 'train', 'similar',
-           'recommend', 'biases', 'pca', 'check', 'bench', 'diff', 'portability', 'leaderboard', 'datasets', 'docs']
+__all__ = ['Profile', 'ExperimentName', 'LoaderName', 'Numerics', 'DatasetName', 'TRAIN_FILE', 'sizes', 'reproduce',
+           'train_settings', 'train', 'similar', 'recommend', 'biases', 'pca', 'check', 'bench', 'diff', 'portability',
+           'leaderboard', 'datasets', 'docs']
 
 # %% ../nbs/91_commands.ipynb #8b73f449
 def _load(data:str|None, unverified:bool, dataset:str='ml-100k'):
@@ -81,20 +82,41 @@ def reproduce(
     print(f"\nwrote {out}/results.json, {out}/report.md and one PNG per experiment", file=sys.stderr)
     return 1 if res['passed'] is False else 0
 
+# %% ../nbs/91_commands.ipynb #rs000002
+import json
+TRAIN_FILE = 'train.json'  # beside the checkpoint: where the run saves its model and where its data was
+_RUN = dict(experiment=None, dataset='ml-100k', profile='book', seed=1, loader='fast', epochs=None, bs=64, lr=None)  # saved in the checkpoint
+_PLACES = dict(save=None, data=None, unverified=False)  # saved in TRAIN_FILE, and may be given anew
+
+def train_settings(
+    resume:str|None=None, # the checkpoint folder of `train --resume`, or None for a new run
+    **given, # the settings given on the command line (None where not given)
+)->dict:
+    "`train`'s settings: those `given`, the others from the checkpoint in `resume` (or the defaults); `UsageError` naming one that differs"
+    if resume is None: return {k: ifnone(given.get(k), d) for k,d in {**_RUN, **_PLACES}.items()}
+    path = Path(resume)
+    saved = ck.load_checkpoint(path)['settings']
+    diff = [f"{k}: {saved.get(k)!r} in the checkpoint, {v!r} now" for k,v in given.items() if k in _RUN and v is not None and v != saved.get(k)]
+    if diff: raise UsageError(f"{path} holds a checkpoint of another run; settings that differ: {'; '.join(diff)}. "
+                              f"Resume with --resume {path} alone, or start a new run in an empty folder.")
+    places = json.loads((path/TRAIN_FILE).read_text()) if (path/TRAIN_FILE).is_file() else {}
+    return {**{k: saved.get(k, d) for k,d in _RUN.items()},
+            **{k: given[k] if given.get(k) not in (None, False) else places.get(k, d) for k,d in _PLACES.items()}}
+
 # %% ../nbs/91_commands.ipynb #cd3104ae
 @call_parse
 def train(
     experiment:ExperimentName=None, # the experiment to train
     save:str=None, # file to save the trained Learner to (`learn.export`, a pickle)
-    dataset:DatasetName='ml-100k', # a MovieLens release by name (`collab-fastai datasets` lists them)
-    profile:Profile='book', # 'book' or 'fastai'
-    seed:int=1, # seed of the split, the shuffle and the initial weights
-    loader:LoaderName='fast', # 'fast': the same numbers, faster (see 04_fast); 'stock': fastai's own loaders and dispatch
+    dataset:DatasetName=None, # a MovieLens release by name (`collab-fastai datasets` lists them; default: ml-100k)
+    profile:Profile=None, # 'book' or 'fastai' (default: book)
+    seed:int=None, # seed of the split, the shuffle and the initial weights (default: 1)
+    loader:LoaderName=None, # 'fast': the same numbers, faster (see 04_fast); 'stock': fastai's own loaders and dispatch (default: fast)
     epochs:int=None, # epochs (default: the book's 5)
-    bs:int=64, # batch size of each process (the book's 64)
+    bs:int=None, # batch size of each process (default: the book's 64)
     lr:float=None, # lr_max (default: the book's 5e-3, times sqrt(global batch/64) above 64: `large_batch_lr`)
     checkpoints:str=None, # a folder to save everything the run needs to go on after every epoch
-    resume:str=None, # the checkpoint folder of an interrupted run: go on from its last epoch (same settings)
+    resume:str=None, # the checkpoint folder of an interrupted run: go on from its last epoch with the settings saved there
     nproc:int=1, # processes on this machine, data-parallel (PyTorch DDP through Accelerate; gloo on CPU, nccl on GPUs)
     data:str=None, # the release's zip or extracted folder (default: $COLLAB_FASTAI_DATA for ml-100k, else fastai's folder or the download)
     unverified:store_true=False, # use data whose checksums differ from the published ones
@@ -102,11 +124,14 @@ def train(
 ):
     "Train one experiment and save its Learner (a pickle: load only files you trust)"
     set_numerics(numerics)
+    if checkpoints and resume: raise UsageError("give --checkpoints DIR for a new run or --resume DIR to go on with one, not both")
+    s = train_settings(resume, experiment=experiment, dataset=dataset, profile=profile, seed=seed, loader=loader, epochs=epochs, bs=bs, lr=lr,
+                       save=save, data=data, unverified=unverified)
+    experiment,dataset,profile,seed,loader,epochs,bs,lr,save,data,unverified = (s[k] for k in (*_RUN, *_PLACES))
     if experiment is None: raise UsageError(f"--experiment is required: choose from {', '.join(EXPERIMENTS)}")
     if save is None: raise UsageError("--save FILE is required: where to write the trained model")
     if nproc < 1: raise UsageError(f"--nproc must be at least 1, not {nproc}")
     if bs < 1 or (epochs is not None and epochs < 1): raise UsageError("--bs and --epochs must be at least 1")
-    if checkpoints and resume: raise UsageError("give --checkpoints DIR for a new run or --resume DIR to go on with one, not both")
     if resume and nproc > 1: raise UsageError("--resume goes on with a one-process run only; resume without --nproc")
     save = Path(save).absolute()
     if not save.parent.is_dir(): raise UsageError(f"cannot write {save}: the folder {save.parent} does not exist")
@@ -122,6 +147,9 @@ def train(
     lr = ifnone(lr, large_batch_lr(get_experiment(experiment).lr, bs*world))
     kw = dict(profile=profile, seed=seed, loader=loader, epochs=epochs, bs=bs, lr=lr, echo=None if main else noop, distrib=world > 1,
               cbs=[sc.MallocTrim()])  # freed memory back to the system as the epoch goes (31_scale)
+    if checkpoints and main and not (Path(checkpoints)/ck.CHECKPOINT).exists():  # where to save and the data, for `--resume DIR` alone
+        Path(checkpoints).mkdir(parents=True, exist_ok=True)
+        write_atomic(Path(checkpoints)/TRAIN_FILE, json.dumps(dict(save=str(save), data=data and str(Path(data).absolute()), unverified=unverified)))
     folder = checkpoints or resume
     if folder: run = ck.train_with_checkpoints(experiment, ratings, folder, resume=bool(resume), settings=dict(dataset=dataset, nproc=world), **kw)
     else: run = run_experiment(experiment, ratings, **kw)
