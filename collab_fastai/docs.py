@@ -145,7 +145,7 @@ def mkdocs_config(
     return dict(site_name=name, site_description="Chapter 8 of the fastai book, reproduced and checked", docs_dir='docs',
                 site_dir=str(Path(site_dir).absolute()), use_directory_urls=False, nav=site_nav(pages),
                 theme=dict(name='material', font=False, features=['navigation.sections', 'navigation.expand', 'toc.follow', 'search.highlight']),
-                plugins=['search', 'offline', {'mkdocs-jupyter': dict(execute=False, include_source=False, include_requirejs=False)}],
+                plugins=['search', 'offline', {'mkdocs-jupyter': dict(execute=False, include_source=False, include_requirejs=False, cache=False)}],
                 extra=dict(polyfills=['assets/iframe-worker.js']),  # Material's offline plugin adds a CDN's shim unless one named so is given
                 markdown_extensions=['tables'])
 
