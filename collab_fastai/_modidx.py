@@ -186,6 +186,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                            'collab_fastai.distributed.without_nproc': ( 'distributed.html#without_nproc',
                                                                                         'collab_fastai/distributed.py')},
             'collab_fastai.docs': { 'collab_fastai.docs.DocsError': ('docs.html#docserror', 'collab_fastai/docs.py'),
+                                    'collab_fastai.docs._attached': ('docs.html#_attached', 'collab_fastai/docs.py'),
                                     'collab_fastai.docs._nb_path': ('docs.html#_nb_path', 'collab_fastai/docs.py'),
                                     'collab_fastai.docs._need_docs_extra': ('docs.html#_need_docs_extra', 'collab_fastai/docs.py'),
                                     'collab_fastai.docs._page': ('docs.html#_page', 'collab_fastai/docs.py'),

@@ -50,7 +50,8 @@ def commonmark(md:str)->str:
     toks = parser.parse(md)
     for i,t in enumerate(toks):
         if t.level != 0 or t.map is None: continue
-        if t.type == 'heading_open': out.append(f"{'#'*int(t.tag[1])} {toks[i+1].content}"); continue
+        if t.type == 'heading_open':  # as plain text: mkdocs-jupyter's contents lose a heading's code, and its link with it
+            out.append('#'*int(t.tag[1]) + ' ' + re.sub(r'(`+)(.+?)\1', r'\2', toks[i+1].content)); continue
         html = parser.render('\n'.join(lines[t.map[0]:t.map[1]])).strip()
         while '\n\n' in html: html = html.replace('\n\n', '\n&#10;')  # a blank line would end the HTML block
         out.append(f'<div class="cm">\n{html}\n</div>')
@@ -175,10 +176,18 @@ def _nb_path()->Path:
         if (p/'nbs').is_dir() and (p/'pyproject.toml').is_file(): return p/'nbs'
     raise UsageError("no nbs/ folder here or above: run the docs build inside the collab_fastai repository")
 
+def _attached(c)->str:
+    "The markdown cell `c` with its attached images (`attachment:x.png`) as data URLs, which CommonMark's HTML keeps"
+    md = _source(c)
+    for name,data in (c.get('attachments') or {}).items():
+        mime,b64 = next(iter(data.items()))
+        md = md.replace(f'attachment:{name}', f'data:{mime};base64,{b64}')
+    return md
+
 def _page(nb, stems):
     nb = page_cells(nb)
     for c in nb.cells:
-        if c.cell_type == 'markdown': c.source = commonmark(page_links(_source(c), stems))
+        if c.cell_type == 'markdown': c.source = commonmark(page_links(_attached(c), stems))
     return nb
 
 def build_docs(
@@ -215,6 +224,7 @@ def build_docs(
         res = subprocess.run([sys.executable, '-m', 'mkdocs', 'build', '--strict', '-f', str(tmp/'mkdocs.yml')], capture_output=True,
                              text=True, env={**__import__('os').environ, 'NO_MKDOCS_2_WARNING': '1'})
         if res.returncode != 0: raise DocsError(f"mkdocs build failed: {res.stderr[-2000:]}")
+        (tmp/'site/404.html').unlink(missing_ok=True)  # a web server's page for missing files, linked from the server's root: no use in a folder
         shutil.copytree(tmp/'site', out, dirs_exist_ok=True)
     shot = screenshot(out/'10_chapter.html', out/'screenshot.png') if (out/'10_chapter.html').exists() else None
     return dict(out=out, pages=[s for s,_ in pages], seconds=times, screenshot=shot)
