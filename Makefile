@@ -7,7 +7,7 @@ NBSTAMP := $(VENV)/.notebooks-stamp
 LAB_PORT ?= 8888
 LAB_TOKEN ?=
 
-.PHONY: install install-notebooks lab docs reproduce test test-fast test-portability export check-export bench golden clean
+.PHONY: install install-notebooks lab docs readme check-readme reproduce test test-fast test-portability export check-export bench golden clean
 
 install: $(STAMP)
 
@@ -31,9 +31,19 @@ lab: $(NBSTAMP)
 	$(BIN)/jupyter lab --notebook-dir=nbs --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) --ServerApp.port_retries=0 \
 	  --no-browser $(if $(LAB_TOKEN),--IdentityProvider.token=$(LAB_TOKEN)) $(if $(filter 0,$(shell id -u)),--allow-root)
 
-# Every notebook run (slow cells too) and rendered into a static site in _docs/, with a screenshot of the chapter's page.
+# Every notebook run (slow cells too) and rendered by MkDocs (Material, mkdocs-jupyter) into a static site in _docs/:
+# sections, a table of contents per page, a search that works from a folder; and a screenshot of the chapter's page.
 docs: $(NBSTAMP)
 	$(BIN)/collab-fastai docs --out _docs
+
+# README.md is made from nbs/index.ipynb (nbconvert's Markdown exporter; nbdev-readme would need Quarto).
+readme: $(NBSTAMP)
+	$(BIN)/python -c "from collab_fastai.docs import write_readme; write_readme()"
+
+check-readme: $(NBSTAMP)
+	@$(BIN)/python -c "import sys; from collab_fastai.docs import readme_md; \
+	  sys.exit(0 if readme_md('nbs/index.ipynb') == open('README.md').read() else 'README.md is out of step with nbs/index.ipynb: edit the notebook, run make readme and commit')"
+	@echo "README.md is in step with nbs/index.ipynb"
 
 # The whole chapter under the book profile (judged) and stock fastai (its drift), into reproduction/.
 reproduce: install
@@ -62,12 +72,12 @@ check-export: install
 	@rm -f .export-before .export-after
 	@echo "nbdev-export: collab_fastai/ is in sync with nbs/"
 
-test: check-export $(NBSTAMP)
+test: check-export check-readme $(NBSTAMP)
 	$(BIN)/pytest
 	$(BIN)/nbdev-test
 
 # The same bits on other CPUs: short runs of the eight experiments on this machine and under emulated Intel and AMD
-# CPUs (Debian's qemu-user, installed here if missing), at 1 and 2 threads, each checked bit for bit (02c_portability).
+# CPUs (Debian's qemu-user, installed here if missing), at 1 and 2 threads, each checked bit for bit (09_portability).
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 test-portability: install
 	@command -v qemu-x86_64 >/dev/null || $(SUDO) apt-get install -y -q qemu-user >/dev/null || \

@@ -89,7 +89,7 @@ def run_task(
     fn:str, # 'module:function', called as `function(spec, data, echo=...)`, returning something JSON can write
     spec:dict, # the run's settings
     data, # what every run of the study shares (the ratings frame)
-    numerics:str='portable', # the numerics mode the study runs under (00a_numerics)
+    numerics:str='portable', # the numerics mode the study runs under (00_numerics)
     threads:int|None=None, # torch threads for the run (`None`: leave them)
     echo:Callable|None=None, # per-epoch lines, when the run is in this process
     as_json:bool=False, # return the record as JSON text (what a Dask worker sends back: see below)

@@ -1,4 +1,4 @@
-"Exercise checks: each accepts the answer of 22_solutions, rejects the usual mistakes with the hint that names them, and says 'not done yet' for 21's blanks."
+"Exercise checks: each accepts the answer of 42_solutions, rejects the usual mistakes with the hint that names them, and says 'not done yet' for 21's blanks."
 import json, math, re
 from pathlib import Path
 import numpy as np, pandas as pd, pytest, torch
@@ -27,10 +27,10 @@ def run_nb(name:str)->dict:
     return ns
 
 @pytest.fixture(scope='module')
-def solutions(): return run_nb('22_solutions.ipynb')
+def solutions(): return run_nb('42_solutions.ipynb')
 
 @pytest.fixture(scope='module')
-def exercises(): return run_nb('21_exercises.ipynb')
+def exercises(): return run_nb('41_exercises.ipynb')
 
 def check(name): return getattr(checks, name)
 
@@ -60,11 +60,11 @@ def test_the_blanks_are_not_done_yet(exercises, name):
 
 def test_exercises_and_solutions_match():
     calls = lambda nb: sorted(set(re.findall(r'\b(check_\w+)\(', '\n'.join(code_cells(nb)))))
-    assert calls('21_exercises.ipynb') == calls('22_solutions.ipynb') == sorted(ANSWERS)
+    assert calls('41_exercises.ipynb') == calls('42_solutions.ipynb') == sorted(ANSWERS)
     for name,answer in ANSWERS.items():  # 21 has a blank where 22 has the answer
-        blank = [c for c in code_cells('21_exercises.ipynb') if re.search(rf'^(def|class) {answer}\b', c, re.M)]
+        blank = [c for c in code_cells('41_exercises.ipynb') if re.search(rf'^(def|class) {answer}\b', c, re.M)]
         assert len(blank) == 1 and '...' in blank[0], answer
-    assert not any('default_exp' in c for c in code_cells('21_exercises.ipynb') + code_cells('22_solutions.ipynb'))
+    assert not any('default_exp' in c for c in code_cells('41_exercises.ipynb') + code_cells('42_solutions.ipynb'))
 
 # ---------------------------------------------------------------------------------------------------------------
 # the result, blanks, and answers that are not answers

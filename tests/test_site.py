@@ -1,11 +1,15 @@
-"For teachers and students: `make lab` serves the notebooks; the chapter's page of `make docs`, checked in headless Chromium."
-import functools, http.server, json, os, re, secrets, shutil, signal, socket, subprocess, threading, time, urllib.error, urllib.request
+"For teachers and students: `make lab` serves the notebooks; the site of `make docs` (its sections, search, links), checked in headless Chromium; the README made from nbs/index.ipynb."
+import html.parser, json, os, re, secrets, shutil, signal, socket, subprocess, threading, time, urllib.error, urllib.request
 from pathlib import Path
 import pytest
-from collab_fastai.docs import build_docs, chromium, chromium_args
+from collab_fastai.docs import build_docs, chromium, chromium_args, readme_md
 
 ROOT = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get('CI', '').lower() in ('1', 'true', 'yes')
+
+def test_the_readme_is_made_from_the_index_notebook():
+    "README.md is what `make readme` makes of nbs/index.ipynb (as `make check-readme` checks): edit the notebook, then `make readme`"
+    assert (ROOT/'README.md').read_text() == readme_md(ROOT/'nbs/index.ipynb')
 
 def _free_port()->int:
     with socket.socket() as s:
@@ -69,31 +73,76 @@ def browser(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def site(tmp_path_factory, ml100k):
-    "The chapter's page built as `make docs` builds it (its training cells run), served on loopback"
+    "The chapter and a notebook of the core built as `make docs` builds them (the chapter's training cells run), with the home page"
     out = tmp_path_factory.mktemp('site')
-    res = build_docs(out, only=['10_chapter'], echo=lambda s: None)
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
-    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield res, f'http://127.0.0.1:{server.server_address[1]}'
-    server.shutdown()
+    return build_docs(out, only=['03_models', '10_chapter'], echo=lambda s: None)
+
+def _wait(find, seconds=20):
+    for _ in range(int(seconds*4)):
+        if (found := find()): return found
+        time.sleep(0.25)
+    return find()
 
 @pytest.mark.slow
 def test_the_chapters_page_shows_the_tables_and_the_pictures(site, browser):
-    res,url = site
-    assert res['pages'] == ['10_chapter'] and res['screenshot'].stat().st_size > 50_000
-    browser.get(f'{url}/10_chapter.html')
-    assert browser.find_element('css selector', 'h1').text.startswith('Collaborative filtering deep dive')
-    headers = browser.execute_script("return [...document.querySelectorAll('table')].map(t => [...t.querySelectorAll('th')].map(h => h.textContent.trim()))")
+    "Opened from the folder (file://), as a teacher who was given the site on a USB stick opens it"
+    res = site
+    assert res['pages'] == ['03_models', '10_chapter'] and res['screenshot'].stat().st_size > 50_000
+    browser.get((res['out']/'10_chapter.html').as_uri())
+    assert browser.find_element('css selector', 'article h1').text.startswith('Collaborative filtering deep dive')
+    headers = browser.execute_script("return [...document.querySelectorAll('article table')].map(t => [...t.querySelectorAll('th')].map(h => h.textContent.trim()))")
     book_tables = [h for h in headers if {'train_loss', 'book_train', 'valid_loss', 'book_valid'} <= set(h)]
     chapter = json.loads((ROOT/'nbs/10_chapter.ipynb').read_text())
     n_checked = sum(len(re.findall(r'^check_with_book\(', ''.join(c['source']), re.M)) for c in chapter['cells'] if c['cell_type'] == 'code')
     assert n_checked >= 7 and len(book_tables) == n_checked, headers  # a table beside the book's after every run it checks
-    imgs = browser.execute_script("return [...document.images].map(i => [i.complete, i.naturalWidth, i.naturalHeight])")
+    imgs = browser.execute_script("return [...document.querySelectorAll('article img')].map(i => [i.complete, i.naturalWidth, i.naturalHeight])")
     assert len(imgs) >= 3 and all(c and w > 100 and h > 100 for c,w,h in imgs), imgs  # two loss plots and the PCA map, all decoded
     errors = browser.execute_script("return document.querySelectorAll('.jp-OutputArea-output[data-mime-type=\"application/vnd.jupyter.stderr\"]').length")
     assert errors == 0 and 'Traceback' not in browser.page_source
-    browser.find_element('link text', 'index').click()
-    assert 'Two commands' in browser.find_element('tag name', 'body').text  # the index is the README
-    browser.find_element('link text', 'Collaborative filtering deep dive').click()
+    # the sidebar's sections, "Start here" first, and the page's table of contents
+    sections = [e.get_attribute('textContent').strip() for e in browser.find_elements('css selector', '.md-nav--primary .md-nav__item--section > label')]
+    assert sections == ['Start here', "The chapter's core", 'The chapter'], sections
+    toc = [e.get_attribute('textContent').strip() for e in browser.find_elements('css selector', '.md-nav--secondary a')]
+    assert {'Creating the DataLoaders', 'Weight decay', 'Deep learning for collaborative filtering'} <= set(toc), toc
+    # the search, offline: its index ships with the site and its worker runs from the folder
+    box = browser.find_element('css selector', 'input.md-search__input')
+    box.click(); box.send_keys('weight decay')
+    hits = _wait(lambda: [a.get_attribute('href') for a in browser.find_elements('css selector', '.md-search-result__item a')])
+    assert any('/10_chapter.html' in h and '#weight-decay' in h for h in hits), hits
+    browser.get((res['out']/'10_chapter.html').as_uri())
+    visible = lambda css: next(e for e in browser.find_elements('css selector', css) if e.is_displayed())  # the sidebar's, not the phone menu's
+    visible('.md-nav--primary a[href="index.html"]').click()
+    assert 'Two commands' in browser.find_element('tag name', 'article').text  # the home page is nbs/index.ipynb, the README's source
+    visible('.md-nav--primary a[href="10_chapter.html"]').click()
     assert browser.current_url.endswith('/10_chapter.html')
+
+class _Links(html.parser.HTMLParser):
+    "The links (href, src) and the ids of a page, as a browser reads its tags (not the text of its code cells)"
+    def __init__(self, text):
+        super().__init__(); self.links,self.ids,self.loads = [],set(),[]
+        self.feed(text)
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if 'id' in a: self.ids.add(a['id'])
+        for k in ('href', 'src'):
+            if a.get(k): self.links.append(a[k])
+        url = a.get('src') or (a.get('href') if tag == 'link' else None)  # what the page loads, not where it links to
+        if url and re.match(r'(?:https?:)?//', url): self.loads.append(url)
+
+def check_links(out:Path)->int:
+    "Every link of the site in `out` leads to a file of the site, and to an id of the page it names; nothing loaded from the internet"
+    pages,checked = {p: _Links(p.read_text()) for p in out.rglob('*.html')},0
+    for page,parsed in pages.items():
+        assert not parsed.loads, (page.name, parsed.loads)
+        for url in parsed.links:
+            if re.match(r'(?:https?:|mailto:|data:|javascript:)', url): continue
+            path,_,frag = url.partition('#')
+            target = (page.parent/path.split('?')[0]).resolve() if path else page
+            assert target.is_file(), f"{page.name}: {url}"
+            if frag and target.suffix == '.html': assert frag in pages[target].ids, f"{page.name}: {url}"
+            checked += 1
+    return checked
+
+@pytest.mark.slow
+def test_no_link_of_the_site_is_broken_and_nothing_comes_from_the_internet(site):
+    assert check_links(site['out']) > 100

@@ -53,8 +53,9 @@ def test_kill_9_then_resume_gives_the_uninterrupted_losses(release, tmp_path):
     assert not (tmp_path/'b.pkl').exists()  # no model written by a killed run
     done = load_checkpoint(tmp_path/'b')['epoch']  # whole, whatever the moment of the kill
     assert done < 3, 'the run finished before the kill: give it more epochs'
-    resumed = train(*common, '--save', str(tmp_path/'b.pkl'), '--resume', str(tmp_path/'b'))
+    resumed = subprocess.run([EXE, 'train', '--resume', str(tmp_path/'b')], capture_output=True, text=True)  # the folder alone
     assert resumed.returncode == 0, resumed.stderr
+    assert (tmp_path/'b.pkl').is_file() and 'ml-latest-small' in resumed.stdout  # saved where the run said, from its release
     assert losses(tmp_path/'b') == losses(tmp_path/'a')  # bit for bit
     assert not list((tmp_path/'b').glob('.*.part'))
 
@@ -63,16 +64,19 @@ def test_resume_with_other_settings_says_which(release, tmp_path):
     assert train(*common, '--checkpoints', str(tmp_path/'c')).returncode == 0
     r = train(*common, '--resume', str(tmp_path/'c'), '--bs', '128', '--seed', '2')
     assert r.returncode == 2 and 'bs: 64 in the checkpoint, 128 now' in r.stderr and 'seed: 1 in the checkpoint, 2 now' in r.stderr
+    r = subprocess.run([EXE, 'train', '--resume', str(tmp_path/'c'), '--experiment', 'collab_nn'], capture_output=True, text=True)
+    assert r.returncode == 2 and "experiment: 'dot_product_bias_wd' in the checkpoint, 'collab_nn' now" in r.stderr
+    assert 'data:' not in r.stderr  # refused before any data is read
 
 def test_two_processes_agree_with_one_of_the_same_global_batch(release, tmp_path):
-    "DDP with 2 gloo processes of bs 32 against 1 process of bs 64: different batches, same recipe (07c_distributed)"
+    "DDP with 2 gloo processes of bs 32 against 1 process of bs 64: different batches, same recipe (33_distributed)"
     common = ['--experiment', 'dot_product_bias_wd', '--data', str(release), '--epochs', '3', '--loader', 'stock']
     two = train(*common, '--nproc', '2', '--bs', '32', '--save', str(tmp_path/'two.pkl'), '--checkpoints', str(tmp_path/'two'))
     assert two.returncode == 0, two.stderr[-3000:]
     one = train(*common, '--bs', '64', '--save', str(tmp_path/'one.pkl'), '--checkpoints', str(tmp_path/'one'))
     assert one.returncode == 0, one.stderr
     assert two.stdout.count('saved ') == 1 and two.stdout.count('epoch 0 ') == 1  # only rank 0 prints
-    assert (tmp_path/'two.pkl').exists() and sorted(os.listdir(tmp_path/'two')) == ['checkpoint.pth']
+    assert (tmp_path/'two.pkl').exists() and sorted(os.listdir(tmp_path/'two')) == ['checkpoint.pth', 'train.json']  # rank 0 alone writes them
     a,b = losses(tmp_path/'two'),losses(tmp_path/'one')
     # Measured: valid losses 0.7012/0.6073/0.5880 (two) against 0.6981/0.6025/0.5842 (one), at most 0.005 apart. The
     # batches differ (each rank takes half of the epoch's order), as two shuffles of one run do; 0.02 is four times that.
