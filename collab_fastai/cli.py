@@ -29,7 +29,7 @@ def _commands()->dict:
     "The commands by name (importing them loads fastai and torch)"
     from collab_fastai import commands as c
     return dict(sizes=c.sizes, reproduce=c.reproduce, train=c.train, similar=c.similar, recommend=c.recommend,
-                biases=c.biases, pca=c.pca, check=c.check, diff=c.diff, leaderboard=c.leaderboard, bench=c.bench,
+                biases=c.biases, pca=c.pca, check=c.check, diff=c.diff, leaderboard=c.leaderboard, benchmark=c.benchmark, bench=c.bench,
                 datasets=c.datasets, docs=c.docs, portability=c.portability)
 
 def _usage()->str:

@@ -15,6 +15,7 @@ from .data import *
 from .experiments import EXPERIMENTS, get_experiment, large_batch_lr, run_experiment
 from .fast import LOADERS
 import collab_fastai.evaluate as ev
+import collab_fastai.benchmark as bm
 import collab_fastai.golden as gd
 import collab_fastai.reproduce as rp
 import collab_fastai.bench as bn
@@ -31,7 +32,7 @@ from fastai.torch_core import num_distrib, rank_distrib
 # %% auto #0
 __all__ = ['Profile', 'ExperimentName', 'LoaderName', 'Numerics', 'DatasetName', 'TRAIN_FILE', 'sizes', 'reproduce',
            'train_settings', 'train', 'similar', 'recommend', 'biases', 'pca', 'check', 'bench', 'diff', 'portability',
-           'leaderboard', 'datasets', 'docs']
+           'leaderboard', 'benchmark', 'datasets', 'docs']
 
 # %% ../nbs/91_commands.ipynb #8b73f449
 def _load(data:str|None, unverified:bool, dataset:str='ml-100k'):
@@ -329,6 +330,29 @@ def leaderboard(
     set_numerics(numerics)
     ev.leaderboard(split, seed, models, k, out, data=data, dataset=dataset, jobs=jobs, scheduler=scheduler, fresh=fresh)
     print(f"wrote {out}/leaderboard.json, {out}/leaderboard.md and {out}/leaderboard.png", file=sys.stderr)
+
+# %% ../nbs/91_commands.ipynb #bm100002
+@call_parse
+def benchmark(
+    folds:str=','.join(bm.FOLDS), # comma-separated folds of ml-100k.zip (u1 is the published tables' split)
+    models:str=None, # comma-separated rows (default: every row); an ensemble brings its members
+    trials:int=30, # Optuna TPE trials of each tuned row on each fold, on a validation split of the fold's training rows
+    seeds:int=bm.SEEDS, # seeds of each seeded row on u1, for its seed band (the other folds train seed 1)
+    model:str=None, # your class, module:Class or file.py:Class, added as a row (built and trained as the book's dot_product_bias_wd)
+    out:str='benchmark', # folder for benchmark.json, benchmark.md and benchmark.png, and runs/: each finished run
+    data:str=None, # ml-100k.zip or its extracted folder (default: $COLLAB_FASTAI_DATA, else download)
+    unverified:store_true=False, # run on files whose md5 differ from the genuine archive (the published rows are then left out)
+    jobs:int=1, # runs at a time on this machine, one thread each, with the same bits as one after another (34_study)
+    scheduler:str=None, # a Dask scheduler (tcp://HOST:PORT) to send the runs to instead: see 34_study
+    fresh:store_true=False, # train every run again instead of reusing the finished runs kept in OUT/runs
+    numerics:Numerics='portable', # 'portable': the same bits on Intel and AMD CPUs with AVX2 (09_portability); 'native': the kernels torch picks here
+):
+    "The chapter on MovieLens 100k's five folds u1..u5 beside the published results, with the baselines tuned on the same budget"
+    set_numerics(numerics)
+    res = bm.benchmark(folds, models, trials, seeds, out, data=data, student=model, jobs=jobs, scheduler=scheduler, fresh=fresh,
+                       verify=not unverified, say=_say)
+    print(bm.benchmark_md(res))
+    print(f"wrote {out}/benchmark.json, {out}/benchmark.md and {out}/benchmark.png", file=sys.stderr)
 
 # %% ../nbs/91_commands.ipynb #dd200002
 @call_parse

@@ -148,6 +148,7 @@ def run_experiment(
     item_name:str='title', # the column of items
     bs:int=64, # batch size (the book's 64)
     lr:float|None=None, # `lr_max` (default: the book's 5e-3)
+    wd:float|None=None, # weight decay (default: the experiment's, e.g. the book's 0.1)
     cbs:list|None=None, # more callbacks for the fit (e.g. `Checkpoint`, 32_checkpoints)
     done:list|None=None, # the records of epochs already trained, when a run resumes: fastai skips them (`start_epoch`)
     distrib:bool=False, # data-parallel over the processes of a `torchrun` launch, in fastai's `learn.distrib_ctx()` (33_distributed)
@@ -163,5 +164,5 @@ def run_experiment(
     log = EpochLog(echo, ifnone(done, []))
     if distrib: import collab_fastai.distributed  # fastai's `Learner.distrib_ctx` (it needs Accelerate), and the broadcast on gloo
     with (learn.distrib_ctx() if distrib else nullcontext()), epoch_lines(learn, log, bar), fast_fit(learn, loader):
-        learn.fit_one_cycle(epochs, ifnone(lr, exp.lr), wd=exp.wd, cbs=[log, *ifnone(cbs, [])], start_epoch=len(log.epochs))
+        learn.fit_one_cycle(epochs, ifnone(lr, exp.lr), wd=ifnone(wd, exp.wd), cbs=[log, *ifnone(cbs, [])], start_epoch=len(log.epochs))
     return Run(name, profile, seed, log.epochs, learn)

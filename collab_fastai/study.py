@@ -5,7 +5,7 @@
 # %% ../nbs/34_study.ipynb #st000003
 from __future__ import annotations
 import hashlib, importlib, json, os, platform, random, sys, threading, time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Callable
 from fastcore.basics import ifnone, noop
@@ -14,7 +14,7 @@ from .numerics import numerics_state, pin_kernels, set_numerics
 
 # %% auto #0
 __all__ = ['ALLOWED_FAILURES', 'code_hash', 'versions', 'data_key', 'timeless', 'run_key', 'own_random', 'heap_for_batches',
-           'StudyError', 'run_task', 'check_jobs', 'run_study']
+           'StudyError', 'run_task', 'check_jobs', 'study_client', 'run_study']
 
 # %% ../nbs/34_study.ipynb #st000008
 _LIBS = ('fastai', 'torch', 'numpy', 'pandas', 'scikit-surprise')
@@ -152,6 +152,19 @@ def _local_cluster(jobs:int):
         return LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
                             silence_logs=logging.ERROR)
 
+@contextmanager
+def study_client(jobs:int=1, scheduler:str|None=None):
+    "A Dask `Client` for several `run_study` calls in a row (the workers stay up between them), or `None` for `jobs=1`"
+    check_jobs(jobs, scheduler, noop)
+    if jobs == 1 and not scheduler: yield None; return
+    from distributed import Client
+    if scheduler: client,cluster = _connect(scheduler),None
+    else: cluster = _local_cluster(jobs); client = Client(cluster)
+    try: yield client
+    finally:
+        client.close()
+        if cluster is not None: cluster.close()
+
 # %% ../nbs/34_study.ipynb #st000022
 def _runs_dir(out)->Path:
     d = out_folder(out)/'runs'
@@ -195,6 +208,7 @@ def run_study(
     say:Callable=print, # where the progress lines go
     epoch_echo:Callable|None=None, # `epoch_echo(spec)`: a per-epoch echo for runs in this process
     numerics:str|None=None, # the numerics mode (default: this process's)
+    client=None, # a Dask `Client` of `study_client` to use (and leave open) instead of starting one: for a study run in rounds
 )->list:
     "Run `fn` on every spec of `specs` (reusing finished runs from `out`) and return their records in the order of `specs`"
     check_jobs(jobs, scheduler, say)
@@ -223,24 +237,18 @@ def run_study(
         recs[i] = rec
         done += 1
         say(f"[{done+len(failed)}/{len(specs)}] {describe(specs[i], rec['result'])}  {rec['seconds']:.1f}s"
-            + (f"  (pid {rec['pid']})" if jobs > 1 or scheduler else ''))
+            + (f"  (pid {rec['pid']})" if jobs > 1 or scheduler or client is not None else ''))
 
     try:
-        if todo and jobs == 1 and not scheduler:
+        if todo and client is None and jobs == 1 and not scheduler:
             for i,s in todo:
                 try: rec = run_task(fn, s, data, numerics, echo=epoch_echo and epoch_echo(s))
                 except KeyboardInterrupt: raise
                 except Exception as e: rec = e
                 keep(i, rec)
         elif todo:
-            from distributed import Client
-            if scheduler: client,cluster = _connect(scheduler),None
-            else: cluster = _local_cluster(jobs); client = Client(cluster)
-            try:
-                for i,rec in _dask_records(client, fn, todo, data, numerics): keep(i, rec)
-            finally:
-                client.close()
-                if cluster is not None: cluster.close()
+            with (nullcontext(client) if client is not None else study_client(jobs, scheduler)) as c:
+                for i,rec in _dask_records(c, fn, todo, data, numerics): keep(i, rec)
     except KeyboardInterrupt:
         say(f"interrupted: {done} finished run{'s'*(done!=1)} kept in {runs}; the same command goes on from there")
         raise
