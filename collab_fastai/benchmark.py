@@ -25,7 +25,7 @@ __all__ = ['FOLDS', 'FOLD_MD5', 'GENRES', 'VALID_PCT', 'VALID_SEED', 'SIDE_CATS'
            'load_folds', 'write_fold_layout', 'LeakError', 'fold_rows', 'carve_valid', 'check_no_leak', 'run_rows',
            'BenchModel', 'mean_fit_predict', 'chapter_fit_predict', 'surprise_fit_predict', 'side_fit_predict',
            'dot_space', 'nn_space', 'side_space', 'svd_space', 'svdpp_space', 'student_fit_predict', 'student_model',
-           'bench_model', 'benchmark_run', 'tune', 'check_benchmark_args', 'benchmark', 'is_fastai',
+           'bench_model', 'benchmark_run', 'tune', 'check_benchmark_args', 'blend_weights', 'benchmark', 'is_fastai',
            'improvement_steps', 'benchmark_md', 'plot_benchmark', 'write_benchmark', 'benchmark_frame']
 
 # %% ../nbs/21_benchmark.ipynb #bm000007
@@ -153,7 +153,7 @@ def run_rows(data:pd.DataFrame, fold:str, part:str)->tuple:
 class BenchModel:
     "A row of the benchmark: how it trains, its settings, and for a tuned row the space its settings come from"
     name:str # the row's name
-    family:str # 'baseline', 'chapter', 'surprise', 'fastai+' (improvements), 'tuned', 'ensemble' or 'student'
+    family:str # 'baseline', 'chapter', 'surprise', 'fastai+' (improvements), 'tuned', 'ensemble', 'blend' (with Surprise) or 'student'
     fit_predict:Callable|None # `fit_predict(data, fit, score, params, seed, echo)`: predicted ratings of rows `score`
     text:str # what the row is, in one line
     params:dict=field(default_factory=dict) # its settings (a tuned row: the fixed ones)
@@ -161,6 +161,7 @@ class BenchModel:
     seeded:bool=True # whether the seed changes the result
     members:tuple=() # an ensemble's rows
     start:dict=field(default_factory=dict) # a tuned row's first trial: the settings it has untuned (the book's, or the library's defaults)
+    stack:bool=False # an ensemble whose weights are fit on the validation split (a blend), not a plain mean
 
 # %% ../nbs/21_benchmark.ipynb #bm000021
 def _frame(data:pd.DataFrame, fit:np.ndarray, score:np.ndarray)->tuple:
@@ -270,6 +271,11 @@ BENCH_MODELS = {m.name: m for m in [
                start=dict(n_factors=20, n_epochs=20, lr_all=7e-3, reg_all=0.02)),
     BenchModel('ensemble', 'ensemble', None, "the mean of the tuned fastai rows' predictions",
                members=('tuned_collab_learner', 'tuned_collab_learner_nn', 'tuned_tabular_side')),
+    BenchModel('blend_fastai', 'ensemble', None, "the untuned fastai rows blended, weights fit on the validation split (non-negative least squares)",
+               members=(*EXPERIMENTS, 'collab_learner_long', 'tabular_side'), stack=True),
+    BenchModel('blend', 'blend', None, "every untuned row, fastai's and Surprise's, blended, weights fit on the validation split",
+               members=(*EXPERIMENTS, 'collab_learner_long', 'tabular_side', 'surprise_baseline_only', 'surprise_svd', 'surprise_svdpp',
+                        'surprise_knn_baseline'), stack=True),
 ]}
 
 # %% ../nbs/21_benchmark.ipynb #bm000027
@@ -315,7 +321,7 @@ def benchmark_run(spec:dict, data:pd.DataFrame, echo=None)->dict:
     secs = time.perf_counter()-start
     if not np.isfinite(pred).all(): raise ValueError(f"{spec['model']} predicted NaN or infinite ratings")
     res = dict(rating_metrics(data['rating'].to_numpy()[score], pred), fit_seconds=secs)
-    if spec['part'] == 'test': res['pred'] = pred.astype(np.float32).tolist()
+    if spec['part'] == 'test' or spec.get('blend'): res['pred'] = pred.astype(np.float32).tolist()
     return res
 
 # %% ../nbs/21_benchmark.ipynb #bm000031
@@ -323,7 +329,8 @@ FN = 'collab_fastai.benchmark:benchmark_run'
 TUNE_SEED = 0  # of each Optuna study's TPE sampler
 
 def _say_run(spec:dict, r:dict|None)->str:
-    what = f"{spec['model']} {spec['fold']} " + (f"trial {spec['trial']}" if spec['part'] == 'valid' else f"seed {spec['seed']}")
+    what = f"{spec['model']} {spec['fold']} " + (f"trial {spec['trial']}" if 'trial' in spec else 'for the blend' if spec['part'] == 'valid'
+                                                 else f"seed {spec['seed']}")
     return what if r is None else f"{what:<40} {'valid' if spec['part'] == 'valid' else 'test'} RMSE {r['rmse']:.4f}"
 
 def tune(
@@ -375,11 +382,26 @@ def check_benchmark_args(folds, models, trials:int, seeds:int, jobs:int, schedul
 # %% ../nbs/21_benchmark.ipynb #bm000035
 def _stats(vals:list)->dict: return dict(mean=float(np.mean(vals)), sd=float(np.std(vals, ddof=1)) if len(vals) > 1 else None)
 
-def _ensemble(m:BenchModel, by:dict, data:pd.DataFrame, fold:str, seed:int)->dict:
-    "The ensemble's result on `fold` and `seed`: the mean of its members' predictions"
-    pred = np.mean([np.asarray(by[n, fold, seed]['pred'], dtype=np.float64) for n in m.members], axis=0)
-    res = rating_metrics(data['rating'].to_numpy()[fold_rows(data, fold)[1]], pred)
-    return dict(res, fit_seconds=sum(by[n, fold, seed]['fit_seconds'] for n in m.members))
+def _member(by:dict, n:str, fold:str, seed:int)->dict:
+    "A member's test result for `seed` (seed 1 for a row the seed does not change)"
+    return by[n, fold, seed if BENCH_MODELS[n].seeded else 1]
+
+def blend_weights(m:BenchModel, vby:dict, data:pd.DataFrame, fold:str)->np.ndarray:
+    "The weights of a blend's members on `fold`: non-negative least squares of their predictions of the carved validation rows"
+    from scipy.optimize import nnls
+    fit,valid = carve_valid(fold_rows(data, fold)[0])
+    check_no_leak(data, fold, fit, valid, 'valid')
+    V = np.stack([np.asarray(vby[n, fold]['pred'], dtype=np.float64) for n in m.members], axis=1)
+    return nnls(V, data['rating'].to_numpy()[valid].astype(np.float64))[0]
+
+def _ensemble(m:BenchModel, by:dict, data:pd.DataFrame, fold:str, seed:int, vby:dict|None=None)->dict:
+    "The ensemble's result on `fold` and `seed`: the mean of its members' test predictions, or for a blend their weighted sum"
+    T = np.stack([np.asarray(_member(by, n, fold, seed)['pred'], dtype=np.float64) for n in m.members], axis=1)
+    w = blend_weights(m, vby, data, fold) if m.stack else np.full(len(m.members), 1/len(m.members))
+    res = rating_metrics(data['rating'].to_numpy()[fold_rows(data, fold)[1]], T @ w)
+    res = dict(res, fit_seconds=sum(_member(by, n, fold, seed)['fit_seconds'] for n in m.members))
+    if m.stack: res['weights'] = {n: float(v) for n,v in zip(m.members, w)}
+    return res
 
 def _row(m:BenchModel, runs:dict, folds:list, seeds:list, tuned:dict)->dict:
     "A row of benchmark.json: per fold (seed 1), u1's seeds and band, mean ± sd over the folds"
@@ -391,6 +413,7 @@ def _row(m:BenchModel, runs:dict, folds:list, seeds:list, tuned:dict)->dict:
         s = [runs['u1', sd]['rmse'] for sd in seeds]
         row['u1'] = dict(rmse=per_fold['u1']['rmse'], mae=per_fold['u1']['mae'], seeds=dict(zip(map(str, seeds), s)),
                          band=[min(s), max(s)], seed_mean=float(np.mean(s)))
+    if m.stack: row['weights'] = {f: runs[f, 1]['weights'] for f in folds}
     if tuned: row['tuned'] = {f: dict(params=tuned[m.name, f]['params'], best_valid_rmse=min(t['rmse'] for t in tuned[m.name, f]['trials']),
                                       trials=tuned[m.name, f]['trials']) for f in folds}
     return row
@@ -425,12 +448,16 @@ def benchmark(
         seed_list = list(range(1, seeds+1))
         specs = [dict(model=m.name, fold=f, part='test', seed=s, params=tuned[m.name, f]['params'] if m.space else m.params)
                  for m in trained for f in folds for s in (seed_list if f == 'u1' and m.seeded else [1])]
-        recs = run_study(FN, specs, frame, out, client=client, fresh=fresh, describe=_say_run, say=say, jobs=jobs, scheduler=scheduler)
+        params = lambda n,f: tuned[n, f]['params'] if BENCH_MODELS[n].space else BENCH_MODELS[n].params
+        blended = list(dict.fromkeys(n for m in rows if m.stack for n in m.members))
+        vspecs = [dict(model=n, fold=f, part='valid', seed=1, blend=True, params=params(n, f)) for n in blended for f in folds]
+        recs = run_study(FN, specs + vspecs, frame, out, client=client, fresh=fresh, describe=_say_run, say=say, jobs=jobs, scheduler=scheduler)
     by = {(s['model'], s['fold'], s['seed']): r['result'] for s,r in zip(specs, recs)}
+    vby = {(s['model'], s['fold']): r['result'] for s,r in zip(vspecs, recs[len(specs):])}
     res_rows = []
     for m in rows:
         seeds_m = seed_list if m.seeded else [1]
-        if m.members: runs = {(f, s): _ensemble(m, by, frame, f, s) for f in folds for s in (seed_list if f == 'u1' else [1])}
+        if m.members: runs = {(f, s): _ensemble(m, by, frame, f, s, vby) for f in folds for s in (seed_list if f == 'u1' else [1])}
         else: runs = {(f, s): by.get((m.name, f, s), by.get((m.name, f, 1))) for f in folds for s in (seeds_m if f == 'u1' else [1])}
         res_rows.append(_row(m, runs, folds, seed_list if m.seeded or m.members else [1], {k: v for k,v in tuned.items() if k[0] == m.name}))
     res = dict(folds=folds, trials=trials if tuned_names else None, seeds=seeds, valid_pct=VALID_PCT, valid_seed=VALID_SEED, rows=res_rows,
@@ -458,11 +485,13 @@ BEST_PUBLISHED = min(PUBLISHED, key=lambda r: r['rmse'])
 
 # %% ../nbs/21_benchmark.ipynb #bm000039
 LADDER = [('the book', 'collab_learner'), ('longer training', 'collab_learner_long'), ('tuning', 'tuned_collab_learner'),
-          ('side information', 'tabular_side'), ('side information, tuned', 'tuned_tabular_side'), ('an ensemble', 'ensemble')]
+          ('side information', 'tabular_side'), ('side information, tuned', 'tuned_tabular_side'), ('an ensemble', 'ensemble'),
+          ("a blend of the chapter's models", 'blend_fastai'), ("a blend with Surprise's too", 'blend')]
 
 def is_fastai(row:dict)->bool:
     "Whether a row of benchmark.json is a fastai model (the chapter's, improved, tuned, their ensemble, or a student's)"
     return row['family'] in ('chapter', 'fastai+', 'ensemble', 'student') or (row['family'] == 'tuned' and 'surprise' not in row['model'])
+    # a 'blend' row mixes in Surprise's models: not a fastai model
 
 def improvement_steps(res:dict)->pd.DataFrame:
     "The steps of `LADDER` measured in `res`: u1 RMSE (mean over seeds), its seed band, and the gain over the book's `collab_learner`"
@@ -507,6 +536,10 @@ def benchmark_md(res:dict)->str:
         L_ += ["", "## Tuned settings (chosen on each fold's validation split)", "", "| row | fold | best valid RMSE | settings |", "|---|---|---|---|"]
         L_ += [f"| {r['model']} | {f} | {t['best_valid_rmse']:.4f} | " + ', '.join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k,v in t['params'].items()) + " |"
                for r in tuned for f,t in r['tuned'].items()]
+    blends = [r for r in rows if 'weights' in r]
+    if blends:
+        L_ += ["", "## Blend weights (fit on each fold's validation split)", "", "| row | fold | weights |", "|---|---|---|"]
+        L_ += [f"| {r['model']} | {f} | " + ', '.join(f"{n} {v:.3f}" for n,v in w.items() if v > 0) + " |" for r in blends for f,w in r['weights'].items()]
     return '\n'.join(L_ + ["", "![benchmark](benchmark.png)", ""])
 
 # %% ../nbs/21_benchmark.ipynb #bm000040
@@ -515,7 +548,8 @@ def plot_benchmark(res:dict, fname:Path)->Path:
     from matplotlib.figure import Figure
     ours = sorted([r for r in res['rows'] if 'u1' in r], key=lambda r: -r['u1']['rmse'])
     pub = sorted(res.get('published') or [], key=lambda p: -p['rmse'])
-    colors = dict(baseline='tab:gray', chapter='tab:blue', surprise='tab:orange', tuned='tab:green', ensemble='tab:purple', student='tab:red')
+    colors = dict(baseline='tab:gray', chapter='tab:blue', surprise='tab:orange', tuned='tab:green', ensemble='tab:purple', blend='tab:brown',
+                  student='tab:red')
     colors['fastai+'] = 'tab:cyan'
     fig = Figure(figsize=(13, 0.32*(len(ours)+len(pub))+2))
     ax = fig.subplots()
@@ -535,7 +569,7 @@ def plot_benchmark(res:dict, fname:Path)->Path:
     ax.grid(axis='x', alpha=0.3)
     from matplotlib.patches import Patch
     names = dict(baseline='global mean', chapter="the chapter's models", surprise='Surprise at defaults', tuned='tuned (same budget)',
-                 ensemble='ensemble', student='your model', **{'fastai+': "the chapter's, improved"})
+                 ensemble='ensembles of fastai rows', blend='blend of fastai and Surprise', student='your model', **{'fastai+': "the chapter's, improved"})
     handles = [Patch(color=c, label=names[f]) for f,c in colors.items() if any(r['family'] == f for r in ours)]
     if pub: handles.append(Patch(facecolor='white', edgecolor='black', hatch='//', label='published, not measured here'))
     ax.legend(handles=handles + ax.get_legend_handles_labels()[0], loc='lower left', bbox_to_anchor=(1.01, 0), fontsize=8)

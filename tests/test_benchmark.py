@@ -60,6 +60,18 @@ def test_tuning_that_sees_a_test_row_fails(tiny, tmp_path, monkeypatch):
     with pytest.raises(StudyError, match='choose its settings on u1.test'):
         bm.benchmark('u1', 'tuned_surprise_svd', trials=1, seeds=1, out=tmp_path, data=tiny, verify=False, say=lambda s: None)
 
+def test_a_blend_fits_its_weights_on_the_validation_split_only(tiny, tmp_path, monkeypatch):
+    res = bm.benchmark('u1', 'blend_fastai', trials=1, seeds=1, out=tmp_path/'ok', data=tiny, verify=False, say=lambda s: None)
+    row = next(r for r in res['rows'] if r['model'] == 'blend_fastai')
+    w = row['weights']['u1']
+    assert set(w) == set(bm.BENCH_MODELS['blend_fastai'].members) and min(w.values()) >= 0 and max(w.values()) > 0
+    valid_runs = [json.loads(f.read_text())['spec'] for f in (tmp_path/'ok'/'runs').glob('*.json')]
+    assert sorted(s['model'] for s in valid_runs if s['part'] == 'valid') == sorted(w)  # one validation run per member
+    n = len(bm.load_folds(tiny, verify=False))
+    monkeypatch.setattr(bm, 'carve_valid', lambda base, **kw: (base, np.setdiff1d(np.arange(n), base)))  # weights fit on the test rows
+    with pytest.raises(StudyError, match='choose its settings on u1.test'):
+        bm.benchmark('u1', 'blend_fastai', trials=1, seeds=1, out=tmp_path/'leak', data=tiny, verify=False, say=lambda s: None)
+
 def test_training_on_a_test_row_fails(tiny, tmp_path, monkeypatch):
     real = bm.fold_rows
     monkeypatch.setattr(bm, 'run_rows', lambda data, fold, part: (np.arange(len(data)), real(data, fold)[1]))  # trains on every row

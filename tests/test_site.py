@@ -110,7 +110,8 @@ def test_the_chapters_page_shows_the_tables_and_the_pictures(site, browser):
     hits = _wait(lambda: [a.get_attribute('href') for a in browser.find_elements('css selector', '.md-search-result__item a')])
     assert any('/10_chapter.html' in h and '#weight-decay' in h for h in hits), hits
     browser.get((res['out']/'10_chapter.html').as_uri())
-    visible = lambda css: next(e for e in browser.find_elements('css selector', css) if e.is_displayed())  # the sidebar's, not the phone menu's
+    # the sidebar's link, not the phone menu's; waited for, as the page may still be laying out under a loaded machine
+    visible = lambda css: _wait(lambda: next((e for e in browser.find_elements('css selector', css) if e.is_displayed()), None))
     visible('.md-nav--primary a[href="index.html"]').click()
     assert 'Two commands' in browser.find_element('tag name', 'article').text  # the home page is nbs/index.ipynb, the README's source
     visible('.md-nav--primary a[href="10_chapter.html"]').click()
