@@ -4,7 +4,7 @@
 
 # %% ../nbs/21_benchmark.ipynb #bm000003
 from __future__ import annotations
-import hashlib, json, math, time
+import json, time
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
