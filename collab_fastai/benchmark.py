@@ -394,10 +394,9 @@ def blend_weights(m:BenchModel, vby:dict, data:pd.DataFrame, fold:str)->np.ndarr
     V = np.stack([np.asarray(vby[n, fold]['pred'], dtype=np.float64) for n in m.members], axis=1)
     return nnls(V, data['rating'].to_numpy()[valid].astype(np.float64))[0]
 
-def _ensemble(m:BenchModel, by:dict, data:pd.DataFrame, fold:str, seed:int, vby:dict|None=None)->dict:
-    "The ensemble's result on `fold` and `seed`: the mean of its members' test predictions, or for a blend their weighted sum"
+def _ensemble(m:BenchModel, by:dict, data:pd.DataFrame, fold:str, seed:int, w:np.ndarray)->dict:
+    "The ensemble's result on `fold` and `seed`: its members' test predictions weighted by `w` (a plain mean: all equal)"
     T = np.stack([np.asarray(_member(by, n, fold, seed)['pred'], dtype=np.float64) for n in m.members], axis=1)
-    w = blend_weights(m, vby, data, fold) if m.stack else np.full(len(m.members), 1/len(m.members))
     res = rating_metrics(data['rating'].to_numpy()[fold_rows(data, fold)[1]], T @ w)
     res = dict(res, fit_seconds=sum(_member(by, n, fold, seed)['fit_seconds'] for n in m.members))
     if m.stack: res['weights'] = {n: float(v) for n,v in zip(m.members, w)}
@@ -457,7 +456,9 @@ def benchmark(
     res_rows = []
     for m in rows:
         seeds_m = seed_list if m.seeded else [1]
-        if m.members: runs = {(f, s): _ensemble(m, by, frame, f, s, vby) for f in folds for s in (seed_list if f == 'u1' else [1])}
+        if m.members:
+            w = {f: blend_weights(m, vby, frame, f) if m.stack else np.full(len(m.members), 1/len(m.members)) for f in folds}  # once a fold
+            runs = {(f, s): _ensemble(m, by, frame, f, s, w[f]) for f in folds for s in (seed_list if f == 'u1' else [1])}
         else: runs = {(f, s): by.get((m.name, f, s), by.get((m.name, f, 1))) for f in folds for s in (seeds_m if f == 'u1' else [1])}
         res_rows.append(_row(m, runs, folds, seed_list if m.seeded or m.members else [1], {k: v for k,v in tuned.items() if k[0] == m.name}))
     res = dict(folds=folds, trials=trials if tuned_names else None, seeds=seeds, valid_pct=VALID_PCT, valid_seed=VALID_SEED, rows=res_rows,
