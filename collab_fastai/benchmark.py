@@ -376,7 +376,7 @@ def check_benchmark_args(folds, models, trials:int, seeds:int, jobs:int, schedul
     if seeds < 1: raise UsageError(f"--seeds must be at least 1, not {seeds}")
     check_jobs(jobs, scheduler, noop)
     for n in list(names): names += [m for m in BENCH_MODELS[n].members if m not in names]
-    if any(BENCH_MODELS[n].family == 'surprise' or 'surprise' in n for n in names): _surprise()
+    if any('surprise' in n for n in names): _surprise()  # every Surprise row, plain, tuned or blended in, is named so
     return folds,list(dict.fromkeys(names))
 
 # %% ../nbs/21_benchmark.ipynb #bm000035
@@ -459,7 +459,7 @@ def benchmark(
         if m.members:
             w = {f: blend_weights(m, vby, frame, f) if m.stack else np.full(len(m.members), 1/len(m.members)) for f in folds}  # once a fold
             runs = {(f, s): _ensemble(m, by, frame, f, s, w[f]) for f in folds for s in (seed_list if f == 'u1' else [1])}
-        else: runs = {(f, s): by.get((m.name, f, s), by.get((m.name, f, 1))) for f in folds for s in (seeds_m if f == 'u1' else [1])}
+        else: runs = {(f, s): by[m.name, f, s] for f in folds for s in (seeds_m if f == 'u1' else [1])}
         res_rows.append(_row(m, runs, folds, seed_list if m.seeded or m.members else [1], {k: v for k,v in tuned.items() if k[0] == m.name}))
     res = dict(folds=folds, trials=trials if tuned_names else None, seeds=seeds, valid_pct=VALID_PCT, valid_seed=VALID_SEED, rows=res_rows,
                published=PUBLISHED if verify else None, genuine=verify, data=source, seconds=time.perf_counter()-start,
