@@ -16,8 +16,8 @@ from .models import create_params as book_create_params
 from .exercises import check_against_book, ModelCheckError
 
 # %% auto #0
-__all__ = ['CheckResult', 'check_dot', 'check_dot_product', 'check_dot_product_bias', 'check_weight_decay', 'check_create_params',
-           'check_emb_sz', 'check_collab_nn', 'check_cosine_similarity', 'check_recommend']
+__all__ = ['ANSWERS', 'CheckResult', 'check_dot', 'check_dot_product', 'check_dot_product_bias', 'check_weight_decay',
+           'check_create_params', 'check_emb_sz', 'check_collab_nn', 'check_cosine_similarity', 'check_recommend']
 
 # %% ../nbs/43_checks.ipynb #ck000007
 @dataclass(repr=False)
@@ -565,3 +565,8 @@ def check_recommend(
 )->CheckResult:
     "Check `recommend`: the best-predicted titles that the user has not rated yet"
     return _run('check_recommend', _recommend, fn)
+
+# %% ../nbs/43_checks.ipynb #ck000049
+ANSWERS = dict(check_dot='dot', check_dot_product='DotProduct', check_dot_product_bias='DotProductBias',
+               check_weight_decay='loss_with_wd', check_create_params='create_params', check_emb_sz='emb_sz',
+               check_collab_nn='CollabNN', check_cosine_similarity='cosine_similarity', check_recommend='recommend')

@@ -11,9 +11,7 @@ from collab_fastai.checks import *
 from collab_fastai.models import DotProduct, DotProductBias, DotProductBiasParams, CollabNN
 
 NBS = Path(__file__).parents[1]/'nbs'
-ANSWERS = dict(check_dot='dot', check_dot_product='DotProduct', check_dot_product_bias='DotProductBias',
-               check_weight_decay='loss_with_wd', check_create_params='create_params', check_emb_sz='emb_sz',
-               check_collab_nn='CollabNN', check_cosine_similarity='cosine_similarity', check_recommend='recommend')
+ANSWERS = checks.ANSWERS  # each check and the name of the answer it is given
 
 def code_cells(name:str)->list:
     "The code of the cells of notebook `name` that run without the slow flag"
