@@ -7,7 +7,8 @@ NBSTAMP := $(VENV)/.notebooks-stamp
 LAB_PORT ?= 8888
 LAB_TOKEN ?=
 
-.PHONY: install install-notebooks lab docs readme check-readme reproduce test test-fast test-portability export check-export bench benchmark golden clean
+.PHONY: install install-notebooks lab docs readme check-readme reproduce test test-fast test-all test-portability test-portability-quick \
+        ci-times qemu export check-export bench benchmark golden clean
 
 install: $(STAMP)
 
@@ -17,12 +18,14 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
-# JupyterLab, ipykernel and the docs build's nbconvert (the `notebooks` and `docs` extras), under the same pins.
+# Everything the tests, the notebooks and the site need (the `dev`, `notebooks` and `docs` extras) in one pip install,
+# one resolver run, under the same pins; pip's cache stays where the machine keeps it. It counts as `make install` too.
 install-notebooks: $(NBSTAMP)
 
-$(NBSTAMP): $(STAMP)
+$(NBSTAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,notebooks,docs]'
-	@touch $(NBSTAMP)
+	@touch $(STAMP) $(NBSTAMP)
 
 # JupyterLab on nbs/, on this machine only (127.0.0.1), with a kernel registered for .venv ("Python 3 (collab_fastai)").
 lab: $(NBSTAMP)
@@ -77,21 +80,35 @@ check-export: install
 	@rm -f .export-before .export-after
 	@echo "nbdev-export: collab_fastai/ is in sync with nbs/"
 
-test: check-export check-readme $(NBSTAMP)
+test: $(NBSTAMP) check-export check-readme
 	$(BIN)/pytest
-	$(BIN)/nbdev-test
+	$(BIN)/nbdev-test $(NBTEST_FLAGS)
+
+# Every check there is: the tests, the full proof on emulated CPUs, and the site with every notebook run (slow cells too).
+test-all: test test-portability docs
 
 # The same bits on other CPUs: short runs of the eight experiments on this machine and under emulated Intel and AMD
 # CPUs (Debian's qemu-user, installed here if missing), at 1 and 2 threads, each checked bit for bit (09_portability).
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
-test-portability: install
+qemu:
 	@command -v qemu-x86_64 >/dev/null || $(SUDO) apt-get install -y -q qemu-user >/dev/null || \
 	  { $(SUDO) apt-get update -q >/dev/null && $(SUDO) apt-get install -y -q qemu-user >/dev/null; }
+test-portability: install qemu
 	$(BIN)/collab-fastai portability --out portability
+
+# What CI runs (a few minutes): this machine, one emulated Intel and one emulated AMD CPU, at one thread. The full proof
+# above runs when the numerics, the pins or the reference numbers change (the before-stop hook says when), and in test-all.
+QUICK_CPUS ?= Haswell-v4,EPYC-Rome
+test-portability-quick: install qemu
+	$(BIN)/collab-fastai portability --cpus $(QUICK_CPUS) --threads 1 --out portability
+
+# Where the last CI run (.ci/run) spent its time: each step, the slowest tests, each notebook (from ci-times/).
+ci-times: install
+	$(BIN)/collab-fastai ci-times
 
 # Quick loop while editing: no training on the real data.
 test-fast: install
 	$(BIN)/pytest -m 'not slow'
 
 clean:
-	rm -rf $(VENV) reproduction reproduction-golden leaderboard benchmark portability bench.json _docs .pytest_cache
+	rm -rf $(VENV) reproduction reproduction-golden leaderboard benchmark portability bench.json _docs .pytest_cache ci-times

@@ -27,10 +27,10 @@ def numerics_arg(args:list)->str:
 # %% ../nbs/92_cli.ipynb #70d067c2
 def _commands()->dict:
     "The commands by name (importing them loads fastai and torch)"
-    from collab_fastai import commands as c
-    return dict(sizes=c.sizes, reproduce=c.reproduce, train=c.train, similar=c.similar, recommend=c.recommend,
-                biases=c.biases, pca=c.pca, check=c.check, diff=c.diff, leaderboard=c.leaderboard, benchmark=c.benchmark, bench=c.bench,
-                datasets=c.datasets, docs=c.docs, portability=c.portability)
+    from collab_fastai import commands as c, ci
+    return {**dict(sizes=c.sizes, reproduce=c.reproduce, train=c.train, similar=c.similar, recommend=c.recommend,
+                   biases=c.biases, pca=c.pca, check=c.check, diff=c.diff, leaderboard=c.leaderboard, benchmark=c.benchmark, bench=c.bench,
+                   datasets=c.datasets, docs=c.docs, portability=c.portability), 'ci-times': ci.ci_times}
 
 def _usage()->str:
     cmds = _commands()

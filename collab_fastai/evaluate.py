@@ -114,7 +114,7 @@ class ChapterModel:
     def fit(self, ratings, train, test, item, default_split:bool):
         splits = None if default_split else (train, test)
         self.run = run_experiment(self.name, ratings, 'book', seed=self.seed, epochs=self.epochs, bar=False, echo=lambda e: None,
-                                  learner=self.learner, splits=splits, item_name=item)
+                                  learner=self.learner, splits=splits, item_name=item, reuse=True)
         learn = self.run.learn
         self.users,self.items = learn.dls.classes['user'],learn.dls.classes[item]
         return self

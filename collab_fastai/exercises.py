@@ -148,5 +148,5 @@ def cross_entropy_study(ratings:pd.DataFrame|None=None, seed:int=1, epochs:int|N
                         learner=lambda dls: Learner(dls, CollabNNRatings(*get_emb_sz(dls)), loss_func=rating_cross_entropy))
     rows = [dict(model='CollabNNRatings (cross-entropy, expected rating)', valid_mse=valid_mse(ce.learn, expected_rating))]
     for name in ('collab_nn', 'dot_product_bias_wd'):
-        rows.append(dict(model=name, valid_mse=valid_mse(run_experiment(name, ratings, seed=seed, epochs=epochs, echo=noop).learn)))
+        rows.append(dict(model=name, valid_mse=valid_mse(run_experiment(name, ratings, seed=seed, epochs=epochs, echo=noop, reuse=True).learn)))
     return pd.DataFrame(rows)

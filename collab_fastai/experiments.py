@@ -4,14 +4,15 @@
 
 # %% ../nbs/05_experiments.ipynb #17211224
 from __future__ import annotations
-import math, sys, time
+import json, math, os, sys, time
 from dataclasses import dataclass, field
 from contextlib import contextmanager, nullcontext
 from fastcore.imports import IN_NOTEBOOK
 from fastai.collab import *
 from fastai.tabular.all import *
-from .core import UsageError
-from .numerics import pin_kernels
+from .core import UsageError, write_atomic
+from .numerics import pin_kernels, numerics_state
+from .study import shared_runs, run_key, data_key, versions
 from .data import *
 from .models import *
 from .fast import loader_type, fast_fit
@@ -133,6 +134,28 @@ class Run:
     @property
     def final(self)->dict: return self.epochs[-1]
 
+# %% ../nbs/05_experiments.ipynb #rs000001
+def _keep(run:Run, f:Path):
+    "Keep `run` in the run store: its model's weights as `f` with `.pth`, then its epochs as `f` (written last: it says the run is whole)"
+    import torch
+    f.parent.mkdir(parents=True, exist_ok=True)
+    w = f.with_suffix('.pth')
+    tmp = w.with_name(f'.{w.name}.{os.getpid()}')
+    torch.save(run.learn.model.state_dict(), tmp)
+    os.replace(tmp, w)
+    write_atomic(f, json.dumps(dict(epochs=run.epochs, training=run.learn.model.training)))
+
+def _read_back(run:Run, f:Path, echo:Callable|None)->Run:
+    "`run`, its `Learner` built but not trained, given the epochs and weights kept as `f`; each epoch echoed as training would"
+    import torch
+    rec = json.loads(f.read_text())
+    run.learn.model.load_state_dict(torch.load(f.with_suffix('.pth')))
+    run.learn.model.train(rec['training'])
+    run.epochs = rec['epochs']
+    if echo is None: print(f"{run.name}: read back from the run store {f.parent.parent} (trained earlier by this code, on these data, under these versions)")
+    for e in run.epochs: (echo or (lambda e: print(_epoch_line(e), flush=True)))(e)
+    return run
+
 # %% ../nbs/05_experiments.ipynb #5ce5f379
 def run_experiment(
     name:str, # an experiment of `EXPERIMENTS`
@@ -152,17 +175,27 @@ def run_experiment(
     cbs:list|None=None, # more callbacks for the fit (e.g. `Checkpoint`, 32_checkpoints)
     done:list|None=None, # the records of epochs already trained, when a run resumes: fastai skips them (`start_epoch`)
     distrib:bool=False, # data-parallel over the processes of a `torchrun` launch, in fastai's `learn.distrib_ctx()` (33_distributed)
+    reuse:bool=False, # read the run back from the run store that `$COLLAB_FASTAI_RUNS` names, if it holds it (see below)
 )->Run:
     "Train the experiment `name` under the seed protocol and return its `Run`"
     exp = get_experiment(name)
     pin_kernels()  # portable mode: MKL and batch norm on one thread (00_numerics)
     epochs = ifnone(epochs, exp.epochs)
     if epochs < 1: raise UsageError(f"epochs must be at least 1, not {epochs}")
+    store = shared_runs() if reuse and learner is None and cbs is None and done is None and splits is None and not distrib else None
+    if store:
+        spec = dict(name=name, profile=profile, seed=seed, epochs=epochs, loader=loader, item_name=item_name, bs=bs,
+                    lr=ifnone(lr, exp.lr), wd=ifnone(wd, exp.wd))
+        f = store/'experiments'/(run_key('collab_fastai.experiments:run_experiment', spec, data_key(ratings),
+                                         numerics_state()['mode'] or 'native', versions()) + '.json')
     dls = collab_dls(ratings, profile, seed=seed, bs=bs, dl_type=loader_type(profile, loader), splits=splits, item_name=item_name)
     set_seed(seed, reproducible=True)
     learn = ifnone(learner, exp.learner)(dls)
+    if store and f.exists(): return _read_back(Run(name, profile, seed, [], learn), f, echo)
     log = EpochLog(echo, ifnone(done, []))
     if distrib: import collab_fastai.distributed  # fastai's `Learner.distrib_ctx` (it needs Accelerate), and the broadcast on gloo
     with (learn.distrib_ctx() if distrib else nullcontext()), epoch_lines(learn, log, bar), fast_fit(learn, loader):
         learn.fit_one_cycle(epochs, ifnone(lr, exp.lr), wd=ifnone(wd, exp.wd), cbs=[log, *ifnone(cbs, [])], start_epoch=len(log.epochs))
-    return Run(name, profile, seed, log.epochs, learn)
+    run = Run(name, profile, seed, log.epochs, learn)
+    if store: _keep(run, f)
+    return run

@@ -187,7 +187,7 @@ def _epoch_echo(profile, name, n):
 def train_run(spec:dict, ratings:pd.DataFrame, echo=None)->dict:
     "One run of a study: experiment `spec['name']` under `spec['profile']` and `spec['seed']`; its epochs and embedding sizes"
     run = run_experiment(spec['name'], ratings, spec['profile'], seed=spec['seed'], epochs=spec['epochs'], loader=spec['loader'],
-                         bar=False, echo=echo)
+                         bar=False, echo=echo, reuse=True)  # read back from the run store that a CI names (05_experiments)
     return dict(epochs=run.epochs, emb_sz=[list(o) for o in get_emb_sz(run.learn.dls)])
 
 def _describe(spec:dict, res:dict|None)->str:

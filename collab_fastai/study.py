@@ -13,8 +13,9 @@ from .core import UsageError, out_folder, write_atomic
 from .numerics import numerics_state, pin_kernels, set_numerics
 
 # %% auto #0
-__all__ = ['ALLOWED_FAILURES', 'code_hash', 'versions', 'data_key', 'timeless', 'run_key', 'own_random', 'heap_for_batches',
-           'StudyError', 'run_task', 'check_jobs', 'study_client', 'run_study']
+__all__ = ['ALLOWED_FAILURES', 'RUNS_ENV', 'code_hash', 'versions', 'data_key', 'timeless', 'run_key', 'own_random',
+           'heap_for_batches', 'StudyError', 'run_task', 'check_jobs', 'study_client', 'shared_runs', 'run_store',
+           'run_study']
 
 # %% ../nbs/34_study.ipynb #st000008
 _LIBS = ('fastai', 'torch', 'numpy', 'pandas', 'scikit-surprise')
@@ -171,6 +172,27 @@ def _runs_dir(out)->Path:
     d.mkdir(exist_ok=True)
     return d
 
+RUNS_ENV = 'COLLAB_FASTAI_RUNS'
+
+def shared_runs()->Path|None:
+    "The run store that `$COLLAB_FASTAI_RUNS` names, shared by this process and the processes it starts (`None`: no store)"
+    d = os.environ.get(RUNS_ENV)
+    if not d: return None
+    d = Path(d)
+    try: d.mkdir(parents=True, exist_ok=True)
+    except OSError as e: raise UsageError(f"cannot make the run store {d} that ${RUNS_ENV} names ({e.strerror}): name a folder you can write, or unset it") from None
+    return d
+
+@contextmanager
+def run_store(folder:str|Path|None):
+    "Within: `$COLLAB_FASTAI_RUNS` names `folder` (`None`: no store) for this process and the processes it starts"
+    old = os.environ.pop(RUNS_ENV, None)
+    if folder is not None: os.environ[RUNS_ENV] = str(folder)
+    try: yield shared_runs()
+    finally:
+        os.environ.pop(RUNS_ENV, None)
+        if old is not None: os.environ[RUNS_ENV] = old
+
 def _load_record(f:Path, key:str)->dict|None:
     "The record stored in `f` if it is whole and holds the run `key`"
     try: rec = json.loads(f.read_text())
@@ -200,7 +222,7 @@ def run_study(
     fn:str, # 'module:function' that trains one run: `function(spec, data, echo=None)`
     specs:list, # one dict of settings per run (JSON-able)
     data, # what every run shares: the ratings frame
-    out:str|Path, # the study's folder: finished runs go to `out/runs/KEY.json`
+    out:str|Path, # the study's folder: finished runs go to `out/runs/KEY.json` (and to the run store `$COLLAB_FASTAI_RUNS` names, if any)
     jobs:int=1, # runs at a time on this machine, one thread each (1: in this process)
     scheduler:str|None=None, # a Dask scheduler's address (`tcp://HOST:PORT`) to send the runs to instead
     fresh:bool=False, # train every run again instead of reusing the finished ones
@@ -210,16 +232,22 @@ def run_study(
     numerics:str|None=None, # the numerics mode (default: this process's)
     client=None, # a Dask `Client` of `study_client` to use (and leave open) instead of starting one: for a study run in rounds
 )->list:
-    "Run `fn` on every spec of `specs` (reusing finished runs from `out`) and return their records in the order of `specs`"
+    "Run `fn` on every spec of `specs` (reusing finished runs from `out` or the run store) and return their records in the order of `specs`"
     check_jobs(jobs, scheduler, say)
-    runs = _runs_dir(out)
+    runs,store = _runs_dir(out),shared_runs()
     numerics = ifnone(numerics, numerics_state()['mode'] or 'native')
     vers,dkey = versions(),data_key(data)
     keys = [run_key(fn, s, dkey, numerics, vers) for s in specs]
     if len(set(keys)) < len(keys): raise UsageError("the study holds the same run twice: every spec must differ")
-    recs = [None if fresh else _load_record(runs/f'{k}.json', k) for k in keys]
+    def stored(k):
+        rec = _load_record(runs/f'{k}.json', k)
+        if rec is None and store and (rec := _load_record(store/f'{k}.json', k)):
+            write_atomic(runs/f'{k}.json', json.dumps(rec, indent=1))  # the study's folder holds every run of the study
+        return rec
+    recs = [None if fresh else stored(k) for k in keys]
     reused = sum(r is not None for r in recs)
-    if reused: say(f"reused {reused} finished run{'s'*(reused>1)} of {len(specs)} from {runs} (--fresh trains them again)")
+    if reused: say(f"reused {reused} finished run{'s'*(reused>1)} of {len(specs)} from {runs}" + (f" and the run store {store}" if store else '')
+                   + " (--fresh trains them again)")
     todo = [(i,s) for i,(s,r) in enumerate(zip(specs, recs)) if r is None]
     describe = ifnone(describe, lambda s,r: json.dumps(s))
     failed,done = [],reused
@@ -233,7 +261,7 @@ def run_study(
             say(f"[{done+len(failed)}/{len(specs)}] FAILED {failed[-1]}")
             return
         rec = dict(key=keys[i], fn=fn, spec=specs[i], data=dkey, **rec)
-        write_atomic(runs/f'{keys[i]}.json', json.dumps(rec, indent=1))
+        for d in (runs, store) if store else (runs,): write_atomic(d/f'{keys[i]}.json', json.dumps(rec, indent=1))
         recs[i] = rec
         done += 1
         say(f"[{done+len(failed)}/{len(specs)}] {describe(specs[i], rec['result'])}  {rec['seconds']:.1f}s"

@@ -6,6 +6,15 @@ from collab_fastai.core import DataError
 from collab_fastai.data import get_ml100k, load_ratings
 from collab_fastai.numerics import pin_kernels
 pin_kernels()  # as every training does first (run_experiment): MKL and batch norm on one thread
+from collab_fastai.study import RUNS_ENV, run_store
+from contextlib import nullcontext
+
+CI_RUNS = os.environ.pop(RUNS_ENV, None)  # the run store a CI names: every test trains, unless it asks for the store
+
+@pytest.fixture(scope='session')
+def ci_runs():
+    "`with ci_runs():` the run store the CI named, for a fixture that only reads the chapter's trained runs (a no-op without one)"
+    return lambda: run_store(CI_RUNS) if CI_RUNS else nullcontext()
 
 def _need_data(why):
     "Skip without the real data, except under CI=true where a missing data set is a failure"

@@ -8,10 +8,10 @@ pytestmark = pytest.mark.slow
 def losses(epochs): return [(e['train_loss'], e['valid_loss']) for e in epochs]
 
 @pytest.fixture(scope='session')
-def chapter(ml100k, tmp_path_factory):
-    "The full chapter, book profile, seed 1, as `collab-fastai reproduce` runs it (a few minutes)"
+def chapter(ml100k, tmp_path_factory, ci_runs):
+    "The full chapter, book profile, seed 1, as `collab-fastai reproduce` runs it (a few minutes; trained once per CI)"
     out = tmp_path_factory.mktemp('reproduction')
-    res = reproduce(profile='book', seed=1, out=out, data=ml100k)
+    with ci_runs(): res = reproduce(profile='book', seed=1, out=out, data=ml100k)
     print(summary_table(res))
     return res, out
 

@@ -107,3 +107,54 @@ def test_fast_fit_keeps_fastais_behaviour(synthetic_ratings):
     assert fast[1:5] == stock[1:5]
     for a, b in zip(fast[5], stock[5]):
         assert a['step'] == b['step'] and torch.equal(a['grad_avg'], b['grad_avg']) and torch.equal(a['sqr_avg'], b['sqr_avg'])
+
+# ---------------------------------------------------------------------------------------------------------------
+# the run store (05_experiments): a run asked for with reuse=True is trained once and read back, never a stale one
+
+@pytest.fixture
+def fits(monkeypatch):
+    "The experiments each call trains (by `Learner.fit`), in order"
+    from fastai.learner import Learner
+    calls, fit = [], Learner.fit
+    def counted(self, *args, **kwargs):
+        calls.append(type(self.model).__name__)
+        return fit(self, *args, **kwargs)
+    monkeypatch.setattr(Learner, 'fit', counted)
+    return calls
+
+def _weights(run): return {k: v.tolist() for k, v in run.learn.model.state_dict().items()}
+
+def test_a_run_is_trained_once_then_read_back_bit_identically(synthetic_ratings, tmp_path, fits, capsys):
+    from collab_fastai.study import run_store
+    with run_store(tmp_path):
+        a = run_experiment('collab_nn', synthetic_ratings, seed=3, epochs=2, bar=False, echo=lambda e: None, reuse=True)
+        b = run_experiment('collab_nn', synthetic_ratings, seed=3, epochs=2, bar=False, reuse=True)
+    assert fits == ['CollabNN'] and b.epochs == a.epochs and _weights(b) == _weights(a)
+    assert b.learn.model.training == a.learn.model.training
+    out = capsys.readouterr().out
+    assert 'collab_nn: read back from the run store' in out and out.count('train_loss') == 2  # its epochs, as training prints them
+
+def test_a_stale_run_is_never_read_back(synthetic_ratings, tmp_path, fits, monkeypatch):
+    from collab_fastai.study import run_store
+    import collab_fastai.study as st
+    kw = dict(seed=3, epochs=1, bar=False, echo=lambda e: None)
+    with run_store(tmp_path):
+        run_experiment('dot_product_bias', synthetic_ratings, reuse=True, **kw)
+        run_experiment('dot_product_bias', synthetic_ratings, **kw)  # reuse is asked for, never assumed
+        run_experiment('dot_product_bias', synthetic_ratings.assign(rating=synthetic_ratings.rating.clip(2, 5)), reuse=True, **kw)  # other data
+        run_experiment('dot_product_bias', synthetic_ratings, reuse=True, lr=1e-2, **kw)  # other settings
+        run_experiment('dot_product_bias', synthetic_ratings, reuse=True, learner=EXPERIMENTS['dot_product_bias'].learner, **kw)  # a model of one's own
+        assert len(fits) == 5
+        monkeypatch.setattr(st, 'code_hash', lambda: 'code edited since')  # other code (or other versions of the libraries)
+        run_experiment('dot_product_bias', synthetic_ratings, reuse=True, **kw)
+        assert len(fits) == 6
+        monkeypatch.undo()
+        run_experiment('dot_product_bias', synthetic_ratings, reuse=True, **kw)  # the first run, read back
+    assert len(fits) == 6
+    assert len(list(tmp_path.glob('experiments/*.pth'))) == 4  # the first, other data, other settings, other code: not the own model's
+
+def test_without_a_store_reuse_trains(synthetic_ratings, fits):
+    from collab_fastai.study import shared_runs
+    assert shared_runs() is None  # tests run without the CI's store unless they ask for it (conftest)
+    run_experiment('dot_product_bias', synthetic_ratings, seed=3, epochs=1, bar=False, echo=lambda e: None, reuse=True)
+    assert len(fits) == 1

@@ -72,10 +72,10 @@ def browser(tmp_path_factory):
     b.quit()
 
 @pytest.fixture(scope='module')
-def site(tmp_path_factory, ml100k):
+def site(tmp_path_factory, ml100k, ci_runs):
     "The chapter and a notebook of the core built as `make docs` builds them (the chapter's training cells run), with the home page"
     out = tmp_path_factory.mktemp('site')
-    return build_docs(out, only=['03_models', '10_chapter'], echo=lambda s: None)
+    with ci_runs(): return build_docs(out, only=['03_models', '10_chapter'], echo=lambda s: None)
 
 def _wait(find, seconds=20):
     for _ in range(int(seconds*4)):

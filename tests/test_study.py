@@ -145,3 +145,18 @@ def test_cli_refuses_bad_jobs_and_an_unreachable_scheduler(cli, ml100k, tmp_path
     code,out,err = cli('reproduce', '--experiments', 'dot_product', '--scheduler', 'tcp://127.0.0.1:9', '--out', str(tmp_path))
     assert code == 2 and 'cannot reach the Dask scheduler at tcp://127.0.0.1:9' in err
     assert len(err.strip().splitlines()) == 1, err  # one line, no traceback
+
+def test_a_study_takes_its_runs_from_the_run_store_but_never_a_stale_one(small, tmp_path, monkeypatch):
+    "One store for a whole CI: a study in another folder reads the runs back, copies them into its folder; other code trains"
+    specs = [dict(name='dot_product', profile='book', seed=s, epochs=1, loader='fast') for s in (1, 2)]
+    with st.run_store(tmp_path/'store'):
+        first = run_study('collab_fastai.reproduce:train_run', specs, small, tmp_path/'a', say=lambda s: None)
+        said = []
+        again = run_study('collab_fastai.reproduce:train_run', specs, small, tmp_path/'b', say=said.append)
+        assert said == [f"reused 2 finished runs of 2 from {tmp_path/'b'/'runs'} and the run store {tmp_path/'store'} (--fresh trains them again)"]
+        assert [r['result'] for r in again] == [r['result'] for r in first] and len(list((tmp_path/'b'/'runs').glob('*.json'))) == 2
+        monkeypatch.setattr(st, 'code_hash', lambda: 'code edited since')
+        said.clear()
+        run_study('collab_fastai.reproduce:train_run', specs[:1], small, tmp_path/'c', say=said.append)
+        assert not said[0].startswith('reused') and len(said) == 1
+    assert os.environ.get(st.RUNS_ENV) is None
