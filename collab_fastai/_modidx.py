@@ -513,6 +513,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                         'collab_fastai.numerics.cpuid': ('numerics.html#cpuid', 'collab_fastai/numerics.py'),
                                         'collab_fastai.numerics.hardware_problems': ( 'numerics.html#hardware_problems',
                                                                                       'collab_fastai/numerics.py'),
+                                        'collab_fastai.numerics.is_pinned': ('numerics.html#is_pinned', 'collab_fastai/numerics.py'),
                                         'collab_fastai.numerics.mkl_state': ('numerics.html#mkl_state', 'collab_fastai/numerics.py'),
                                         'collab_fastai.numerics.numerics_state': ( 'numerics.html#numerics_state',
                                                                                    'collab_fastai/numerics.py'),

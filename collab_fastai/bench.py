@@ -14,6 +14,7 @@ from .data import *
 from .experiments import *
 from .fast import loader_type
 from .core import *
+from .study import run_store
 
 # %% auto #0
 __all__ = ['plain_epochs', 'bench_epochs', 'bench_chapter', 'bench_study', 'bench']
@@ -174,6 +175,7 @@ def _table(res:dict)->str:
     return '\n'.join(lines)
 
 # %% ../nbs/22_bench.ipynb #3c98a7cb
+@run_store(None)  # a timing trains every run: nothing is read back from a run store, here or in the processes it starts
 def bench(
     runs:int=5, # runs of each way per experiment, interleaved
     epochs:int=1, # epochs per run

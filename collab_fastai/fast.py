@@ -10,6 +10,7 @@ from types import MethodType
 from fastai.collab import *
 from fastai.tabular.all import *
 from fastai.optimizer import Optimizer, weight_decay, average_grad, average_sqr_grad, step_stat, adam_step, debias
+from .numerics import is_pinned
 
 # %% auto #0
 __all__ = ['LOADERS', 'ReadTabTensors', 'FastBatches', 'FastTabDataLoader', 'FastTabWeightedDL', 'QuickEvents', 'fast_sched',
@@ -143,6 +144,7 @@ def is_fastai_adam(opt)->bool:
 
 def fast_adam_step(opt:Optimizer):
     "fastai's `Adam` step on every parameter with a gradient: the same operations, without the per-call dicts"
+    rsqrt = is_pinned('sqrt')  # portable numerics: `sqrt` is `1/rsqrt(x)` (00_numerics), done here in place
     for pg,hyper in zip(opt.param_lists, opt.hypers):
         lr,mom,sqr_mom,eps,wd = hyper['lr'],hyper['mom'],hyper['sqr_mom'],hyper['eps'],hyper['wd']
         for p in pg:
@@ -157,7 +159,9 @@ def fast_adam_step(opt:Optimizer):
             sqr_avg.mul_(sqr_mom).addcmul_(g, g, value=1-sqr_mom)                            # average_sqr_grad
             step = state['step'] = state.get('step', 0) + 1                                   # step_stat
             debias1,debias2 = debias(mom, 1-mom, step),debias(sqr_mom, 1-sqr_mom, step)
-            d.addcdiv_(grad_avg, torch.div(sqr_avg, debias2).sqrt_().add_(eps), value=-lr/debias1)  # adam_step
+            denom = torch.div(sqr_avg, debias2)
+            (denom.rsqrt_().reciprocal_() if rsqrt else denom.sqrt_()).add_(eps)
+            d.addcdiv_(grad_avg, denom, value=-lr/debias1)                                    # adam_step
 
 def fast_zero_grad(opt:Optimizer):
     "fastai's `zero_grad`, without building the list of parameters"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['NUMERICS', 'PORTABLE_ENV', 'CHECKED_THREADS', 'MKL_BRANCHES', 'cpu_flags', 'cpu_model', 'cpuid', 'cpu_id',
-           'hardware_problems', 'set_numerics', 'mkl_state', 'pin_kernels', 'numerics_state']
+           'hardware_problems', 'set_numerics', 'mkl_state', 'is_pinned', 'pin_kernels', 'numerics_state']
 
 # %% ../nbs/00_numerics.ipynb #n0a00005
 NUMERICS = ('portable', 'native')
@@ -191,6 +191,10 @@ def _sqrt_by_rsqrt():
         warnings.simplefilter('ignore')
         for name,f in (('sqrt', sqrt), ('sqrt_', sqrt_), ('sqrt.out', sqrt_out)): lib.impl(name, f, 'CPU')
     return lib
+
+def is_pinned(op:str)->bool:
+    "Whether `pin_kernels` pinned `op` ('batch_norm', 'sqrt') in this process"
+    return op in _pinned
 
 def pin_kernels()->bool:
     "In portable mode: MKL and batch norm on one thread whatever torch's thread count, `sqrt` without MKL (`False` in native mode)"

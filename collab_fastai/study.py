@@ -268,15 +268,16 @@ def run_study(
             + (f"  (pid {rec['pid']})" if jobs > 1 or scheduler or client is not None else ''))
 
     try:
-        if todo and client is None and jobs == 1 and not scheduler:
-            for i,s in todo:
-                try: rec = run_task(fn, s, data, numerics, echo=epoch_echo and epoch_echo(s))
-                except KeyboardInterrupt: raise
-                except Exception as e: rec = e
-                keep(i, rec)
-        elif todo:
-            with (nullcontext(client) if client is not None else study_client(jobs, scheduler)) as c:
-                for i,rec in _dask_records(c, fn, todo, data, numerics): keep(i, rec)
+        with run_store(None) if fresh else nullcontext():  # `fresh`: the plain runs inside its runs train again too (05_experiments)
+            if todo and client is None and jobs == 1 and not scheduler:
+                for i,s in todo:
+                    try: rec = run_task(fn, s, data, numerics, echo=epoch_echo and epoch_echo(s))
+                    except KeyboardInterrupt: raise
+                    except Exception as e: rec = e
+                    keep(i, rec)
+            elif todo:
+                with (nullcontext(client) if client is not None else study_client(jobs, scheduler)) as c:
+                    for i,rec in _dask_records(c, fn, todo, data, numerics): keep(i, rec)
     except KeyboardInterrupt:
         say(f"interrupted: {done} finished run{'s'*(done!=1)} kept in {runs}; the same command goes on from there")
         raise

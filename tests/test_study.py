@@ -160,3 +160,17 @@ def test_a_study_takes_its_runs_from_the_run_store_but_never_a_stale_one(small, 
         run_study('collab_fastai.reproduce:train_run', specs[:1], small, tmp_path/'c', say=said.append)
         assert not said[0].startswith('reused') and len(said) == 1
     assert os.environ.get(st.RUNS_ENV) is None
+
+def test_fresh_trains_again_even_what_the_run_store_holds(small, tmp_path, monkeypatch):
+    "--fresh means train: neither the study's records nor the plain runs inside them are read back from the store"
+    from fastai.learner import Learner
+    fits, fit = [], Learner.fit
+    monkeypatch.setattr(Learner, 'fit', lambda self, *a, **k: (fits.append(1), fit(self, *a, **k))[1])
+    spec = [dict(name='dot_product', profile='book', seed=1, epochs=1, loader='fast')]
+    with st.run_store(tmp_path/'store'):
+        first = run_study('collab_fastai.reproduce:train_run', spec, small, tmp_path/'a', say=lambda s: None)
+        again = run_study('collab_fastai.reproduce:train_run', spec, small, tmp_path/'b', say=lambda s: None)
+        assert len(fits) == 1
+        fresh = run_study('collab_fastai.reproduce:train_run', spec, small, tmp_path/'b', say=lambda s: None, fresh=True)
+        assert len(fits) == 2 and os.environ.get(st.RUNS_ENV) == str(tmp_path/'store')
+    assert timeless(fresh[0]['result']) == timeless(first[0]['result']) == timeless(again[0]['result'])
