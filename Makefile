@@ -36,8 +36,10 @@ lab: $(NBSTAMP)
 
 # Every notebook run (slow cells too) and rendered by MkDocs (Material, mkdocs-jupyter) into a static site in _docs/:
 # sections, a table of contents per page, a search that works from a folder; and a screenshot of the chapter's page.
+# Two notebooks at a time, each on one thread (90_docs): DOCS_JOBS=1 runs them one after another.
+DOCS_JOBS ?= 2
 docs: $(NBSTAMP)
-	$(BIN)/collab-fastai docs --out _docs
+	$(BIN)/collab-fastai docs --out _docs --jobs $(DOCS_JOBS)
 
 # README.md is made from nbs/index.ipynb (nbconvert's Markdown exporter; nbdev-readme would need Quarto).
 readme: $(NBSTAMP)

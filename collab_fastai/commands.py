@@ -366,10 +366,11 @@ def docs(
     out:str='_docs', # the site's folder
     only:str=None, # comma-separated notebook names to build, e.g. 10_chapter (default: all of nbs/)
     numerics:Numerics='portable', # the numerics of the notebooks' kernels, which inherit this process's settings
+    jobs:int=1, # notebooks run at a time, each kernel on one thread
 ):
     "Run the notebooks (slow cells too) and render them into a static site"
     set_numerics(numerics)
-    try: res = dc.build_docs(out, only.split(',') if only else None, echo=lambda s: print(s, file=sys.stderr))
+    try: res = dc.build_docs(out, only.split(',') if only else None, echo=lambda s: print(s, file=sys.stderr), jobs=jobs)
     except dc.DocsError as e:
         print(f"collab-fastai docs: a notebook failed, the site is incomplete: {e}", file=sys.stderr)
         return 1

@@ -4,7 +4,8 @@
 
 # %% ../nbs/90_docs.ipynb #d7a00004
 from __future__ import annotations
-import json, re, shutil, subprocess, sys, tempfile, time
+import json, os, re, shutil, subprocess, sys, tempfile, time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from .core import UsageError, out_folder, write_atomic
 
@@ -89,7 +90,11 @@ def _need_docs_extra():
     except ImportError as e: raise UsageError(f"the docs build needs the docs extra ({e.name} is missing): "
                                               "run `make docs`, or `pip install -c constraints.txt -e '.[docs]'`") from None
 
-def execute_nb(path:str|Path, timeout:int|None=None):
+def execute_nb(
+    path:str|Path, # the notebook
+    timeout:int|None=None, # seconds a cell may take (`None`: no limit)
+    threads:int|None=None, # the kernel's thread count for torch, OpenMP and MKL (`None`: theirs)
+):
     "The notebook at `path` run top to bottom in a fresh kernel, or `DocsError` naming the cell that failed"
     _need_docs_extra()
     import nbformat
@@ -99,7 +104,8 @@ def execute_nb(path:str|Path, timeout:int|None=None):
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name='python3', resources={'metadata': {'path': str(path.parent)}},
                             extra_arguments=['--IPKernelApp.log_level=ERROR'])  # not its warning about TCP on loopback
-    try: client.execute()
+    env = {**os.environ, **({k: str(threads) for k in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS')} if threads else {})}
+    try: client.execute(env=env)
     except CellExecutionError as e:
         i = next((i for i,c in enumerate(nb.cells) if any(o.get('output_type') == 'error' for o in c.get('outputs', []))), None)
         src = _source(nb.cells[i]).strip().splitlines()[:3] if i is not None else []
@@ -195,6 +201,7 @@ def build_docs(
     only:list|None=None, # notebook stems to build (default: all of nbs/)
     nbs:str|Path|None=None, # the notebooks' folder (default: nbs/ of this repository)
     echo=print, # progress, one line per notebook
+    jobs:int=1, # notebooks run at a time, each kernel on one thread (`1`: one after another, on every thread)
 )->dict:
     "Run the notebooks, render them and `index.ipynb` with MkDocs into the site `out`, and take a screenshot of the chapter's page"
     _need_docs_extra()
@@ -207,22 +214,28 @@ def build_docs(
         paths = [p for p in paths if p.stem in only]
     out = out_folder(out)
     pages = [(p.stem, nb_title(nbformat.read(p, as_version=4), p.stem)) for p in paths]
-    stems,times = {s for s,_ in pages},{}
-    with tempfile.TemporaryDirectory() as tmp:
+    if jobs < 1: raise UsageError(f"--jobs must be at least 1, not {jobs}")
+    stems,times,todo = {s for s,_ in pages},{},[*paths, nbs/'index.ipynb']
+    def run(i, p):
+        if not p.exists(): return nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(f'# {nbs.parent.name}')])
+        start = time.perf_counter()
+        echo(f"[{i+1}/{len(todo)}] {p.name} ...")
+        nb = execute_nb(p, threads=1 if jobs > 1 else None)
+        times[p.stem] = time.perf_counter()-start
+        echo(f"[{i+1}/{len(todo)}] {p.name}: {times[p.stem]:.0f} s")
+        return nb
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(jobs) as pool:
         tmp = Path(tmp); (tmp/'docs/assets').mkdir(parents=True)
-        for i,p in enumerate([*paths, nbs/'index.ipynb']):
-            if not p.exists(): nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(f'# {nbs.parent.name}')])
-            else:
-                start = time.perf_counter()
-                echo(f"[{i+1}/{len(paths)+1}] {p.name} ...")
-                nb = execute_nb(p)
-                times[p.stem] = time.perf_counter()-start
-                echo(f"[{i+1}/{len(paths)+1}] {p.name}: {times[p.stem]:.0f} s")
-            nbformat.write(_page(nb, stems), tmp/'docs'/f'{p.stem}.ipynb')
+        futs = [pool.submit(run, i, p) for i,p in enumerate(todo)]
+        try:
+            for p,f in zip(todo, futs): nbformat.write(_page(f.result(), stems), tmp/'docs'/f'{p.stem}.ipynb')
+        except BaseException:  # the first failure stops the build: the notebooks not started yet never start
+            for f in futs: f.cancel()
+            raise
         (tmp/'docs/assets/iframe-worker.js').write_text(FILE_WORKER)
         (tmp/'mkdocs.yml').write_text(yaml.safe_dump(mkdocs_config(pages, tmp/'site'), sort_keys=False))
         res = subprocess.run([sys.executable, '-m', 'mkdocs', 'build', '--strict', '-f', str(tmp/'mkdocs.yml')], capture_output=True,
-                             text=True, env={**__import__('os').environ, 'NO_MKDOCS_2_WARNING': '1'})
+                             text=True, env={**os.environ, 'NO_MKDOCS_2_WARNING': '1'})
         if res.returncode != 0: raise DocsError(f"mkdocs build failed: {res.stderr[-2000:]}")
         (tmp/'site/404.html').unlink(missing_ok=True)  # a web server's page for missing files, linked from the server's root: no use in a folder
         shutil.copytree(tmp/'site', out, dirs_exist_ok=True)
