@@ -13,7 +13,8 @@ from .core import UsageError, write_atomic, out_folder
 # %% auto #0
 __all__ = ['SANDBOX_PREFIXES', 'PREAMBLE', 'TMP_MB', 'STARTUP', 'questions', 'exercises', 'python_source', 'answer_programs',
            'read_cells', 'sandbox_main', 'sandbox_command', 'grade_notebook', 'submissions', 'grader_version',
-           'feedback_md', 'grade']
+           'feedback_md', 'grade', 'project_notebook', 'notebook_answers', 'notebook_json', 'make_class',
+           'assignment_notebook', 'assignment', 'grade_bench']
 
 # %% ../nbs/45_course.ipynb #cs000008
 def questions()->list|None:
@@ -107,7 +108,7 @@ def read_cells(
 
 # %% ../nbs/45_course.ipynb #cs000024
 SANDBOX_PREFIXES = ('builtins', 'torch', 'fastai', 'fastcore', 'collab_fastai', 'numpy', 'pandas', 'math', 'textwrap',
-                    'dataclasses', 'functools', 'operator', 'copy', 'typing', 'inspect', 'types', 'abc', 'collections')
+                    'dataclasses', 'functools', 'operator', 'copy', 'typing', 'inspect', 'types', 'abc', 'collections', 'json', 'os', 'posix')
 
 def _snapshot()->dict:
     "name -> (the live namespace, a copy of it) for the modules and classes the checks rely on"
@@ -162,28 +163,32 @@ def _short(e:BaseException)->str:
     msg = (str(e).strip().splitlines() or [''])[0]
     return f"{type(e).__name__}: {msg[:200]}" if msg else type(e).__name__
 
-def _child(a:dict, base:dict, check, CheckResult, snap:dict, values:dict, changed, w:int):
+def _child(a:dict, base:dict, check, CheckResult, snap:dict, values:dict, changed, w:int, write, esc, exit_):
     "In the forked child: run answer `a`'s statements and the grader's `check` on it; write the verdict to the fd `w`"
-    def send(**res):
-        os.write(w, json.dumps(res).encode()); os._exit(0)
+    def send(points, hint, stop=True, todo=False):  # only what student code cannot rebind: functions captured before it ran, % formatting
+        write(w, ('{"points": %s, "hint": %s, "stop": %s, "todo": %s}' % ('1' if points is True else '0', esc(hint),
+                  'true' if stop else 'false', 'true' if todo is True else 'false')).encode('ascii'))
+        exit_(0)
     name = a['name']
     for k,src in enumerate(a['stmts']):
         try: exec(compile(src, f'<{name}>', 'exec'), base)
         except BaseException as e:
-            if k == a['answer']: send(points=0, hint=f"running the definition of {name} raised {_short(e)}", stop=True)
+            if k == a['answer']: send(False, f"running the definition of {name} raised {_short(e)}")
     c = changed(snap, values)
-    if c: send(points=0, hint=f"your code changes {c}, which the grader uses: this answer is not graded", stop=True)
+    if c: send(False, f"your code changes {c}, which the grader uses: this answer is not graded")
     obj = base.get(name)
     mods = [getattr(o, '__module__', None) for o in (getattr(obj, '__mro__', None) or [obj])]
     if isinstance(obj, type) or callable(obj):
         if any(isinstance(m, str) and m.startswith('collab_fastai') for m in mods) or mods[0] not in ('__student__', None):
-            send(points=0, hint=f"{name} is not your own code ({mods[0]}.{getattr(obj, '__qualname__', name)}): write it yourself", stop=True)
+            send(False, f"{name} is not your own code ({mods[0]}.{getattr(obj, '__qualname__', name)}): write it yourself")
+    r,err = None,None
     try: r = check(obj)
-    except BaseException as e: send(points=0, hint=f"the check stopped: your code raised {_short(e)}", stop=True)
+    except BaseException as e: err = e
     c = changed(snap, values)
-    if c: send(points=0, hint=f"your code changes {c}, which the grader uses: this answer is not graded", stop=True)
-    if type(r) is not CheckResult: send(points=0, hint="the check gave no verdict", stop=True)
-    send(points=int(r.passed is True), hint=str(r.hint), todo=bool(r.todo))
+    if c: send(False, f"your code changes {c}, which the grader uses: this answer is not graded")
+    if err is not None: send(False, f"the check stopped: your code raised {_short(err)}")
+    if type(r) is not CheckResult: send(False, "the check gave no verdict")
+    send(r.passed is True, r.hint if type(r.hint) is str else 'no hint', stop=False, todo=r.todo is True)
 
 def _exit_reason(status:int)->str:
     "What a child's wait status says happened to it"
@@ -203,7 +208,8 @@ def _run_child(a, base, check, CheckResult, snap, values, changed, limit:float)-
             null = os.open(os.devnull, os.O_RDWR)
             for fd in (0, 1, 2): os.dup2(null, fd)
             os.closerange(3, w); os.closerange(w+1, 1024)
-            _child(a, dict(base), check, CheckResult, snap, values, changed, w)
+            from json.encoder import encode_basestring_ascii
+            _child(a, dict(base), check, CheckResult, snap, values, changed, w, os.write, encode_basestring_ascii, os._exit)
         finally: os._exit(70)
     os.close(w)
     try: os.setpgid(pid, pid)
@@ -400,7 +406,7 @@ def _csv(rows:list, names:list)->str:
 
 def _md(text:str)->str:
     "Text from a notebook (a hint may quote its error) made harmless in Markdown"
-    return re.sub(r'([\\`*_{}\[\]<>#|])', r'\\\1', str(text)).replace('\n', ' ')
+    return re.sub(r'([\\`*\[\]<>|])', r'\\\1', str(text)).replace('\n', ' ')
 
 def feedback_md(student:str, r:dict)->str:
     "A student's feedback page: the total, and each exercise passed or its check's hint"
@@ -430,10 +436,9 @@ def grade(
     if timeout <= 0: raise UsageError(f"--timeout must be more than 0 seconds, not {timeout}")
     if memory_mb < 1024: raise UsageError(f"--memory must be 1024 (MiB) or more: torch alone needs about 1 GiB, not {memory_mb}")
     subs = submissions(folder)
-    out = out_folder(out)
-    folder = Path(folder).resolve()
-    if out.resolve() == folder or folder in out.resolve().parents:
+    if Path(out).resolve() == Path(folder).resolve() or Path(folder).resolve() in Path(out).resolve().parents:
         raise UsageError(f"--out {out} is inside the submissions folder {folder}: choose a folder outside it")
+    out = out_folder(out)
     (out/'results').mkdir(exist_ok=True); (out/'feedback').mkdir(exist_ok=True)
     names = list(exercises())
     t0,counts = time.monotonic(),dict(graded=0, reused=0)
@@ -453,3 +458,218 @@ def grade(
     with ThreadPoolExecutor(jobs) as pool: rows = list(pool.map(one, enumerate(subs)))
     write_atomic(out/'grades.csv', _csv(rows, names))
     return dict(rows=rows, names=names, seconds=round(time.monotonic()-t0, 2), **counts, out=str(out))
+
+# %% ../nbs/45_course.ipynb #cs000061
+def project_notebook(name:str)->Path:
+    "The project's notebook `name` (e.g. '41_exercises.ipynb') beside the package, or `UsageError`"
+    p = Path(collab_fastai.__file__).parents[1]/'nbs'/name
+    if not p.is_file(): raise UsageError(f"no {name} beside the package ({p}): run from a clone of collab_fastai's repository, or give --exercises PATH")
+    return p
+
+def notebook_answers(
+    nb:Path, # a notebook, e.g. 42_solutions.ipynb
+)->dict:
+    "Each answer's name -> the source of the code cell that defines it (the last one)"
+    cells,problem = read_cells(Path(nb).read_bytes())
+    if problem: raise UsageError(f"{nb}: {problem}")
+    names,found = set(exercises()),{}
+    for src in cells:
+        if src is None: continue
+        try: tree = ast.parse(python_source(src))
+        except SyntaxError: continue
+        for s in tree.body:
+            for n in _binds(s) & names:
+                if not isinstance(s, (ast.Import, ast.ImportFrom)): found[n] = src
+    return found
+
+def notebook_json(
+    cells:list, # code cells' sources, or ('markdown', text) pairs
+    language:str='python', # the kernel's language
+)->str:
+    "A Jupyter notebook (nbformat 4) holding `cells`"
+    def cell(c):
+        kind,src = c if isinstance(c, tuple) else ('code', c)
+        d = dict(cell_type=kind, metadata={}, source=src)
+        return dict(d, execution_count=None, outputs=[]) if kind == 'code' else d
+    return json.dumps(dict(cells=[cell(c) for c in cells], nbformat=4, nbformat_minor=5,
+                           metadata=dict(kernelspec=dict(name=language if language != 'python' else 'python3', display_name=language, language=language))), indent=1)
+
+# %% ../nbs/45_course.ipynb #cs000064
+_WRONG = dict(dot="def dot(a, b):\n    return (a*b).sum()", emb_sz="def emb_sz(n_cat):\n    return int(1.6 * n_cat**0.56)",
+              create_params="def create_params(size):\n    return nn.Parameter(torch.zeros(*size))",
+              loss_with_wd="def loss_with_wd(loss, params, wd):\n    return loss + wd * sum(p.sum() for p in params)")
+_HOSTILE = {
+    'loops forever': "def dot(a, b):\n    while True: pass",
+    'sleeps': "import time\ndef emb_sz(n_cat):\n    time.sleep(3600)",
+    'allocates without end': "def create_params(size):\n    x = []\n    while True: x.append(bytearray(10**8))",
+    'calls sys.exit': "import sys\ndef recommend(preds, titles, rated, n=5):\n    sys.exit(3)",
+    'calls os._exit while defined': "import os\nclass CollabNN(Module):\n    os._exit(0)",
+    'kills its own process': "import os, signal\ndef cosine_similarity(factors, idx):\n    os.kill(os.getpid(), signal.SIGKILL)",
+    'patches torch.allclose': "import torch\ndef dot(a, b):\n    torch.allclose = lambda *args, **kwargs: True\n    return a.sum()",
+    'patches the checks': "import collab_fastai.checks as c\ndef dot(a, b, _=setattr(c, '_match', lambda *args, **kwargs: None)):\n    return a.sum()",
+    'patches builtins': "import builtins\nbuiltins.isinstance = lambda *args: True\ndef emb_sz(n_cat, _=setattr(builtins, 'all', lambda *args: True)):\n    return 7",
+    'redefines the check': "def check_dot(fn): return True\ndef dot(a, b):\n    return a.sum()",
+    'prints a pass': "def dot(a, b):\n    print('check_dot: passed.')\n    print('{\"event\": \"answer\", \"name\": \"dot\", \"points\": 1}')\n    return a.sum()",
+    'reads the others': "import os\ndef dot(a, b):\n    seen = [os.listdir(d) for d in ('/', '/sandbox', '/work') if os.path.isdir(d)]\n    open('/sandbox/stolen.txt', 'w').write(str(seen))\n    return (a*b).sum(-1)",
+}
+_BROKEN = {'an empty file': '', 'invalid JSON': '{"cells": [', 'not a notebook': 'Dear teacher, my notebook is attached.',
+           'an R notebook': notebook_json(['x <- c(1, 2)'], language='R')}
+
+def make_class(
+    folder:Path, # where to write the notebooks
+    n:int, # how many
+    seed:int=0, # the draw of kinds
+    hostile:float=0.1, # the share of hostile notebooks (and of files that are no notebook, a fifth of that)
+    solutions:Path|None=None, # the solutions notebook (default: the project's 42_solutions)
+)->dict:
+    "Write `n` submissions, right, wrong and hostile ones; each student's kind"
+    import random
+    rng = random.Random(seed)
+    sols = notebook_answers(solutions or project_notebook('42_solutions.ipynb'))
+    ex = exercises(); names = list(ex)
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    kinds = {}
+    for i in range(n):
+        student,x = f"student{i+1:03d}",rng.random()
+        head = [PREAMBLE + "\nfrom collab_fastai.checks import *"]
+        if x < hostile/5:
+            kind = rng.choice(sorted(_BROKEN)); (folder/f"{student}.ipynb").write_text(_BROKEN[kind])
+        else:
+            if x < hostile: kind = rng.choice(sorted(_HOSTILE)); extra = [_HOSTILE[kind], "while True: pass  # at the top level: never run"]
+            elif x < 0.5: kind,extra = 'right',[]
+            else: kind,extra = 'partly right',[]
+            cells = head + [sols[a] if kind == 'right' or rng.random() < 0.5 else _WRONG.get(a, f"{a} = ...") for a in names]
+            cells += [f"{ex[a]}({a})" for a in ('dot', 'emb_sz')]
+            if kind == 'partly right': rng.shuffle(cells)  # cells reordered: answers are found by name
+            cells += extra  # last: the hostile definition is the one that counts
+            (folder/f"{student}.ipynb").write_text(notebook_json(cells))
+        kinds[student] = kind
+    return kinds
+
+# %% ../nbs/45_course.ipynb #cs000071
+_BLANK = re.compile(r'^([ \t]*)\.\.\.[ \t]*$', re.M)
+
+def _nbg(grade_id:str, solution=False, grade=False, locked=True, points=None)->dict:
+    d = dict(grade=grade, grade_id=grade_id, locked=locked, schema_version=3, solution=solution, task=False)
+    return dict(nbgrader=dict(d, points=points) if grade else d)
+
+def _cell(kind:str, src:str, meta:dict, cid:str)->dict:
+    c = dict(cell_type=kind, id=cid, metadata=meta, source=src)
+    return dict(c, execution_count=None, outputs=[]) if kind == 'code' else c
+
+def assignment_notebook(
+    exercises_nb:Path, # the exercises notebook (41_exercises)
+    qs:list|None=None, # the questionnaire's questions (`QUESTIONS`), or None
+)->tuple:
+    "The student's notebook with nbgrader's metadata, and the model answers' Markdown for the grader"
+    nb = json.loads(Path(exercises_nb).read_text())
+    ex,cells,done = exercises(),[],set()
+    checks_of = {c: a for a,c in ex.items()}
+    for i,c in enumerate(nb['cells']):
+        src = ''.join(c['source']) if isinstance(c['source'], list) else c['source']
+        src = '\n'.join(l for l in src.splitlines() if not l.startswith('#|')).strip('\n')
+        cid = c.get('id') or f'cell{i}'
+        if c['cell_type'] != 'code' or not src:
+            if src: cells.append(_cell(c['cell_type'], src, _nbg(cid), cid))
+            continue
+        try: binds = set().union(*[_binds(s) for s in ast.parse(src).body])
+        except SyntaxError: binds = set()
+        called = [n for n in re.findall(r'\b(check_\w+)\(', src) if n in checks_of]
+        if binds & set(ex) and not src.lstrip().startswith(('from', 'import')):
+            cells.append(_cell('code', _BLANK.sub(r'\1### BEGIN SOLUTION\n\1...\n\1### END SOLUTION', src), _nbg(cid, solution=True, locked=False), cid))
+            done |= binds & set(ex)
+        elif called:
+            chk = called[0]
+            cells.append(_cell('code', f"result = {chk}({checks_of[chk]})\nassert result, result\nresult", _nbg(cid, grade=True, points=1), cid))
+        else: cells.append(_cell('code', src, _nbg(cid), cid))
+    answers = []
+    if qs:
+        cells.append(_cell('markdown', "## The chapter's questionnaire\n\nThe questions of the chapter's questionnaire, in our own "
+                           "words. Answer those in prose in the cell below each, in a few sentences of your own; those in code "
+                           "are exercises of this notebook.", _nbg('q00md'), 'q00md'))
+        for q in qs:
+            qid = f"q{q.number:02d}"
+            if q.check is None:
+                cells.append(_cell('markdown', f"**Question {q.number}.** {q.question}", _nbg(qid + 'md'), qid + 'md'))
+                cells.append(_cell('markdown', "YOUR ANSWER HERE", _nbg(qid, solution=True, grade=True, locked=False, points=1), qid))
+                answers.append(f"## Question {q.number} (1 point, marked by hand)\n\n{q.question}\n\n**Model answer.** {q.answer}\n")
+            else:
+                name = checks_of.get(q.check, q.check)
+                where = "an exercise of this notebook" if name in done else "the cell below"
+                cells.append(_cell('markdown', f"**Question {q.number}.** {q.question}\n\nAnswered in code: `{name}`, {where}.", _nbg(qid + 'md'), qid + 'md'))
+                if name not in done:
+                    cells.append(_cell('code', f"### BEGIN SOLUTION\n{name} = ...\n### END SOLUTION", _nbg(qid, solution=True, locked=False), qid))
+                    cells.append(_cell('code', f"result = {q.check}({name})\nassert result, result\nresult", _nbg(qid + 'ck', grade=True, points=1), qid + 'ck'))
+                    done.add(name)
+    for a in (a for a in ex if a not in done):  # a check whose exercise the notebook lacks: a bare blank and its test
+        cells.append(_cell('markdown', f"Define `{a}` (checked by `{ex[a]}`).", _nbg(f'{a}_md'), f'{a}_md'))
+        cells.append(_cell('code', f"### BEGIN SOLUTION\n{a} = ...\n### END SOLUTION", _nbg(f'{a}_ex', solution=True, locked=False), f'{a}_ex'))
+        cells.append(_cell('code', f"result = {ex[a]}({a})\nassert result, result\nresult", _nbg(f'{a}_ck', grade=True, points=1), f'{a}_ck'))
+    meta = dict(kernelspec=dict(display_name='Python 3', language='python', name='python3'), language_info=dict(name='python'))
+    model = ("# Model answers, for the grader\n\nThe questions answered in prose, each worth one point, marked by hand "
+             "(nbgrader's formgrader, or by reading). Never hand this file out.\n\n" + '\n'.join(answers)) if answers else ''
+    return dict(cells=cells, metadata=meta, nbformat=4, nbformat_minor=5),model
+
+# %% ../nbs/45_course.ipynb #cs000072
+_CONFIG = '''c = get_config()  # noqa
+c.CourseDirectory.course_id = "collab_fastai"
+c.ExecutePreprocessor.timeout = 120  # seconds per cell when nbgrader autogrades
+'''
+
+def assignment(
+    out:Path, # the course folder: source/NAME/NAME.ipynb, model_answers.md, nbgrader_config.py
+    name:str='collab_ch08', # the assignment's name (nbgrader's assignment id)
+    exercises_nb:Path|None=None, # the exercises notebook (default: the project's 41_exercises)
+)->dict:
+    "Write the student's notebook with nbgrader's metadata, and the model answers for the grader"
+    if not re.fullmatch(r'[A-Za-z0-9_][A-Za-z0-9_.-]*', name): raise UsageError(f"--name {name!r}: use letters, digits, _ . and - only")
+    qs = questions()
+    nb,model = assignment_notebook(exercises_nb or project_notebook('41_exercises.ipynb'), qs)
+    intro = ("# Chapter 8: collaborative filtering, the assignment\n\nFill in each blank (`...`, or `raise NotImplementedError()`) "
+             "and run the cell below it: it checks your answer in a second and says what to fix. Keep the names the exercises "
+             "give (`dot`, `DotProduct`, ...): your answers are graded by those names, wherever they stand in the notebook. "
+             "Code outside your answers is not graded and not run by the grader.\n\n"
+             + (f"The chapter's questionnaire follows the exercises: {sum(q.check is None for q in qs)} questions in prose, "
+                "marked by hand, and the ones in code, checked like the exercises." if qs else
+                "This version of collab_fastai has no questionnaire yet: the assignment holds the exercises only."))
+    nb['cells'].insert(0, _cell('markdown', intro, _nbg('intro'), 'intro'))
+    out = out_folder(out)
+    src = out/'source'/name; src.mkdir(parents=True, exist_ok=True)
+    write_atomic(src/f'{name}.ipynb', json.dumps(nb, indent=1, ensure_ascii=False) + '\n')
+    paths = dict(notebook=src/f'{name}.ipynb')
+    if model: paths['model_answers'] = write_atomic(out/'model_answers.md', model)
+    if not (out/'nbgrader_config.py').exists(): paths['config'] = write_atomic(out/'nbgrader_config.py', _CONFIG)
+    pts = [c['metadata']['nbgrader'] for c in nb['cells'] if c['metadata']['nbgrader']['grade']]
+    return dict(paths=paths, exercises=sum(1 for p in pts if p['grade_id'] and not p['solution']),
+                questions=sum(1 for p in pts if p['solution']), questionnaire=qs is not None)
+
+# %% ../nbs/45_course.ipynb #cs000081
+def grade_bench(
+    n:int, # the class's size
+    out:Path, # where the class, both runs' grades and bench.json go
+    timeout:float=60, # --timeout of both runs
+    jobs:tuple=(1, 2), # the runs' --jobs
+    say=print, # progress lines
+)->dict:
+    "Seconds to grade a made-up class of `n` (right, wrong and hostile) at each of `jobs`"
+    import platform
+    if n < 1: raise UsageError(f"--bench must be 1 or more notebooks, not {n}")
+    out = out_folder(out)
+    if (out/'class').exists(): shutil.rmtree(out/'class')
+    kinds = make_class(out/'class', n)
+    res = dict(n=n, timeout=timeout, kinds={k: list(kinds.values()).count(k) for k in sorted(set(kinds.values()))},
+               date=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()), cpus=os.cpu_count(), machine=platform.platform(), runs={})
+    csvs = []
+    for j in jobs:
+        if (out/f'jobs{j}').exists(): shutil.rmtree(out/f'jobs{j}')
+        r = grade(out/'class', out/f'jobs{j}', jobs=j, timeout=timeout, say=say)
+        rows = [x for _,x in r['rows']]
+        starts = sorted(x['startup'] for x in rows if x.get('startup'))
+        res['runs'][j] = dict(seconds=r['seconds'], per_notebook=round(r['seconds']/n, 3),
+                              startup_median=starts[len(starts)//2] if starts else None,
+                              stopped=sum(x['status'] == 'stopped' for x in rows), invalid=sum(x['status'] == 'invalid' for x in rows))
+        csvs.append((out/f'jobs{j}'/'grades.csv').read_text())
+        say(f"jobs {j}: {r['seconds']:.1f} s for {n} notebooks ({r['seconds']/n:.2f} s each)")
+    res['same_grades'] = all(c == csvs[0] for c in csvs)
+    write_atomic(out/'bench.json', json.dumps(res, indent=1))
+    return res
