@@ -408,7 +408,6 @@ def grade(
         print(f"same grades at every --jobs: {res['same_grades']}; wrote {out}/bench.json")
         return 0 if res['same_grades'] else 1
     if submissions is None: raise UsageError("give the folder of the students' notebooks: collab-fastai grade SUBMISSIONS --out DIR")
-    cs.sandbox_command(Path(out))  # bwrap is there, or a UsageError before any work
     res = cs.grade(Path(submissions), Path(out), jobs=jobs, timeout=timeout, memory_mb=memory, say=_say)
     rows = [r for _,r in res['rows']]
     print(f"{len(rows)} students graded into {out}/grades.csv and {out}/feedback/ ({res['graded']} graded now, {res['reused']} already), "

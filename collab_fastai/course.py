@@ -198,7 +198,7 @@ def _exit_reason(status:int)->str:
         return f"the process was killed by signal {sig} ({signal.Signals(sig).name}){why}"
     return f"the process ended with exit code {os.WEXITSTATUS(status)} (sys.exit or os._exit)"
 
-def _run_child(a, base, check, CheckResult, snap, values, changed, limit:float)->dict:
+def _run_child(a, base, check, CheckResult, snap, values, changed, limit:float, timeout:float)->dict:
     "Fork a child for answer `a`; its verdict, or why it has none, within `limit` seconds"
     r,w = os.pipe()
     pid = os.fork()
@@ -230,7 +230,7 @@ def _run_child(a, base, check, CheckResult, snap, values, changed, limit:float)-
     _,status = os.waitpid(pid, 0)
     os.close(r)
     sec = round(time.monotonic() - t0, 3)
-    if timed_out: return dict(points=0, hint=f"stopped at the time limit ({limit:.1f} s for this answer): a loop that never ends, a sleep, or a training?", stop=True, seconds=sec)
+    if timed_out: return dict(points=0, hint=f"stopped at the time limit (the notebook's {timeout:g} s, shared among its answers): a loop that never ends, a sleep, or a training?", stop=True, seconds=sec)
     try: res = json.loads(buf.decode())
     except Exception: return dict(points=0, hint=f"no verdict: {_exit_reason(status)}", stop=True, seconds=sec)
     return dict(res, seconds=sec)
@@ -267,7 +267,7 @@ def sandbox_main(job_file:str):
     deadline = time.monotonic() + job['timeout']
     for i,a in enumerate(answers):
         limit = max(0.5, (deadline - time.monotonic()) / (len(answers) - i))
-        res = _run_child(a, base, fns[a['check']], checks.CheckResult, snap, values, _changed, limit)
+        res = _run_child(a, base, fns[a['check']], checks.CheckResult, snap, values, _changed, limit, job['timeout'])
         out.write(json.dumps(dict(res, event='answer', name=a['name'])) + '\n')
     out.write(json.dumps(dict(event='done')) + '\n')
     out.flush()
@@ -435,6 +435,7 @@ def grade(
     if jobs < 1: raise UsageError(f"--jobs must be 1 or more, not {jobs}")
     if timeout <= 0: raise UsageError(f"--timeout must be more than 0 seconds, not {timeout}")
     if memory_mb < 1024: raise UsageError(f"--memory must be 1024 (MiB) or more: torch alone needs about 1 GiB, not {memory_mb}")
+    if not shutil.which('bwrap'): raise UsageError("grading needs bubblewrap (bwrap) to sandbox each notebook: apt-get install bubblewrap")
     subs = submissions(folder)
     if Path(out).resolve() == Path(folder).resolve() or Path(folder).resolve() in Path(out).resolve().parents:
         raise UsageError(f"--out {out} is inside the submissions folder {folder}: choose a folder outside it")
@@ -447,10 +448,14 @@ def grade(
         raw = path.read_bytes()
         keep = out/'results'/f"{_key(raw, timeout, memory_mb)}.json"
         if keep.exists():
-            r = json.loads(keep.read_text()); counts['reused'] += 1; how = 'already graded'
+            r = dict(json.loads(keep.read_text()), file=str(path)); counts['reused'] += 1; how = 'already graded'  # the same bytes: the same grade
         else:
-            r = grade_notebook(path, timeout, memory_mb); counts['graded'] += 1; how = f"{r['seconds']:.1f} s"
-            write_atomic(keep, json.dumps(r, indent=1))
+            try:
+                r = grade_notebook(path, timeout, memory_mb); counts['graded'] += 1; how = f"{r['seconds']:.1f} s"
+                write_atomic(keep, json.dumps(r, indent=1))
+            except Exception as e:  # a file that cannot be read, or a bug of ours: this student's row says so, the class goes on
+                r = dict(file=str(path), points={n: 0 for n in names}, hints={}, notes=[], status='error', startup=None,
+                         reason=f"{path.name}: not graded: {type(e).__name__}: {e}", seconds=0.0); how = 'failed, not kept'
         write_atomic(out/'feedback'/f"{student.replace('/', '__')}.md", feedback_md(student, r))
         total = sum(r['points'].values())
         say(f"[{i+1}/{len(subs)}] {student}: {total}/{len(names)}" + (f", {r['status']}: {r['reason'][:150]}" if r['status'] != 'graded' else '') + f" ({how})")
@@ -531,7 +536,7 @@ def make_class(
     kinds = {}
     for i in range(n):
         student,x = f"student{i+1:03d}",rng.random()
-        head = [PREAMBLE + "\nfrom collab_fastai.checks import *"]
+        head = [('markdown', f"# {student}'s notebook"), PREAMBLE + "\nfrom collab_fastai.checks import *"]  # no two alike, as in a class
         if x < hostile/5:
             kind = rng.choice(sorted(_BROKEN)); (folder/f"{student}.ipynb").write_text(_BROKEN[kind])
         else:
@@ -570,7 +575,7 @@ def assignment_notebook(
         src = '\n'.join(l for l in src.splitlines() if not l.startswith('#|')).strip('\n')
         cid = c.get('id') or f'cell{i}'
         if c['cell_type'] != 'code' or not src:
-            if src: cells.append(_cell(c['cell_type'], src, _nbg(cid), cid))
+            if src and not src.startswith('# '): cells.append(_cell(c['cell_type'], src, _nbg(cid), cid))  # the notebook's title gives way to the assignment's
             continue
         try: binds = set().union(*[_binds(s) for s in ast.parse(src).body])
         except SyntaxError: binds = set()
