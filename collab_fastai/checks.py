@@ -6,7 +6,7 @@
 from __future__ import annotations
 import math, textwrap
 from dataclasses import dataclass
-import pandas as pd, torch
+import numpy as np, pandas as pd, torch
 from torch import nn
 from fastai.layers import sigmoid_range
 from fastai.torch_core import Module
@@ -17,7 +17,9 @@ from .exercises import check_against_book, ModelCheckError
 
 # %% auto #0
 __all__ = ['ANSWERS', 'CheckResult', 'check_dot', 'check_dot_product', 'check_dot_product_bias', 'check_weight_decay',
-           'check_create_params', 'check_emb_sz', 'check_collab_nn', 'check_cosine_similarity', 'check_recommend']
+           'check_create_params', 'check_emb_sz', 'check_collab_nn', 'check_cosine_similarity', 'check_recommend',
+           'check_crosstab', 'check_dot_lists', 'check_one_hot_lookup', 'check_users_and_movies', 'check_top_titles',
+           'check_model_layers']
 
 # %% ../nbs/43_checks.ipynb #ck000007
 @dataclass(repr=False)
@@ -566,7 +568,239 @@ def check_recommend(
     "Check `recommend`: the best-predicted titles that the user has not rated yet"
     return _run('check_recommend', _recommend, fn)
 
+# %% ../nbs/43_checks.ipynb #ck000052
+_XT = pd.DataFrame(dict(user=[3, 1, 2, 1, 3, 2, 4, 5], movie=[7, 1, 7, 5, 1, 3, 5, 3], rating=[4, 5, 3, 2, 1, 4, 5, 2],
+                        timestamp=[881250949, 891717742, 878887116, 880606923, 886397596, 884182806, 881171488, 891628467],
+                        title=['Heat (1995)', 'Alien (1979)', 'Heat (1995)', 'Fargo (1996)', 'Alien (1979)', 'Dune (1984)',
+                               'Fargo (1996)', 'Dune (1984)']))
+
+def _crosstab(fn):
+    _answer(fn, 'crosstab')
+    arg = _XT.copy()
+    r = _call('crosstab(ratings)', fn, arg, advice=[("KeyError: 'movie_id'", "the columns are user, movie, rating, timestamp and title.")])
+    if r is None: raise _Todo("crosstab(ratings) returned None: write its body, and don't forget `return`.")
+    if not arg.equals(_XT): raise _Hint("your function changed the ratings frame: build a new frame and leave ratings as it is.")
+    if isinstance(r, pd.Series): raise _Hint("crosstab(ratings) returned a Series (one value per user, or per pair): return a table, "
+                                             "a DataFrame with one row per user and one column per title.")
+    if not isinstance(r, pd.DataFrame): raise _Hint(f"crosstab(ratings) returned a {type(r).__name__}: return a DataFrame, one row per user, one column per title.")
+    users,titles,movies = set(_XT.user),set(_XT.title),set(_XT.movie)
+    rows,cols = set(r.index),set(r.columns)
+    if rows == titles and cols == users: raise _Hint("put the users in the rows and the titles in the columns: index='user', columns='title'.")
+    if rows == users and cols == movies: raise _Hint("one column per title, not per movie id: columns='title'.")
+    if rows != users or cols != titles:
+        raise _Hint(f"crosstab(ratings) must have one row per user ({len(users)} here) and one column per title ({len(titles)}); "
+                    f"yours has {r.shape[0]} rows ({sorted(rows, key=str)[:4]}...) and {r.shape[1]} columns.")
+    want = _XT.pivot_table(index='user', columns='title', values='rating')
+    try: got = r.loc[want.index, want.columns].to_numpy(dtype=float)
+    except (TypeError, ValueError): raise _Hint("crosstab(ratings) must hold the ratings, numbers, in its cells.") from None
+    w = want.to_numpy(dtype=float)
+    if np.array_equal(got, w, equal_nan=True): return "one row per user, one column per title, each user's rating and NaN where there is none."
+    if np.array_equal(got, ~np.isnan(w)): raise _Hint("pd.crosstab(ratings.user, ratings.title) without values counts the ratings (0 or 1): "
+                                                      "pass values=ratings.rating and aggfunc='mean', or use ratings.pivot_table(index='user', "
+                                                      "columns='title', values='rating').")
+    if np.array_equal(got, np.nan_to_num(w)): raise _Hint("leave the cells without a rating empty (NaN): a 0 would be a rating nobody gave, "
+                                                          "and those empty cells are what the model is to predict. No fillna(0), no fill_value.")
+    raise _Hint("crosstab(ratings) must hold each user's rating of each title: values='rating'.")
+
+def check_crosstab(
+    fn, # your `crosstab(ratings)`: a DataFrame with one row per user, one column per title, the ratings in the cells
+)->CheckResult:
+    "Check `crosstab(ratings)` on a small made-up frame: users in rows, titles in columns, NaN where there is no rating"
+    return _run('check_crosstab', _crosstab, fn)
+
+# %% ../nbs/43_checks.ipynb #ck000055
+_LISTS = [([1.5, -2.0, 0.5, 3.0], [2.0, 1.0, -4.0, 0.5]), ([1, 2, 3], [4, 5, 6]), ([], [])]
+
+def _dot_lists(fn):
+    _answer(fn, 'dot_lists')
+    for a,b in _LISTS:
+        what,args = f"dot_lists({a}, {b})",(list(a), list(b))
+        r = _call(what, fn, *args, advice=[("can't multiply sequence", "a list times a list does not multiply the numbers: take them in "
+                                                                         "pairs, sum(x*y for x,y in zip(a, b)).")])
+        if r is None:
+            if not a: raise _Hint(f"{what} returned None: for empty lists the sum of no products is 0.")
+            raise _Todo(f"{what} returned None: write its body, and don't forget `return`.")
+        if list(args) != [a, b]: raise _Hint("your function changed the lists: compute the products without changing a or b.")
+        if isinstance(r, (list, tuple)): raise _Hint(f"add the products up: sum(x*y for x,y in zip(a, b)). Yours returned the list {list(r)}.")
+        if type(r).__module__.split('.')[0] in ('numpy', 'torch'):
+            raise _Hint(f"write it in plain Python, with a loop or sum() over zip(a, b): yours returned a {type(r).__module__}.{type(r).__name__}.")
+        if isinstance(r, bool) or not isinstance(r, (int, float)): raise _Hint(f"{what} returned a {type(r).__name__}: return one number.")
+        want = sum(x*y for x,y in zip(a, b))
+        if math.isclose(r, want, abs_tol=1e-9): continue
+        ps = [x*y for x,y in zip(a, b)]
+        for hint,value in [("multiply the numbers pair by pair, then add: sum(a)*sum(b) is not the same.", sum(a)*sum(b)),
+                           ("multiply each pair, don't add it: x*y, not x+y.", sum(x+y for x,y in zip(a, b))),
+                           ("add each product to the total (total += x*y), don't replace it (total = x*y).", ps[-1] if ps else None),
+                           ("take every pair: zip(a, b), or range(len(a)). Yours leaves out the last one.", sum(ps[:-1])),
+                           ("take every pair: zip(a, b), or range(len(a)). Yours leaves out the first one.", sum(ps[1:]))]:
+            if value is not None and math.isclose(r, value, abs_tol=1e-9): raise _Hint(hint)
+        raise _Hint(f"{what} must be {want}, the sum of the products of the pairs; yours gave {r}.")
+    return "dot_lists adds up the products of the pairs, in plain Python (0 for empty lists)."
+
+def check_dot_lists(
+    fn, # your `dot_lists(a, b)`: the dot product of two lists of numbers, in plain Python
+)->CheckResult:
+    "Check `dot_lists(a, b)`: the sum of the products of the pairs, a number, without numpy or torch"
+    return _run('check_dot_lists', _dot_lists, fn)
+
+# %% ../nbs/43_checks.ipynb #ck000058
+class _Watched(torch.Tensor):
+    "A weight that notes when it is looked up by index (indexing, `F.embedding`, `index_select`) instead of multiplied"
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        if getattr(func, '__name__', '') in ('__getitem__', 'embedding', 'index_select', 'take', 'gather', 'take_along_dim') \
+           and any(isinstance(a, _Watched) for a in args): _LOOKED_UP.append(_LOOKUPS.get(func.__name__, func.__name__))
+        with torch._C.DisableTorchFunctionSubclass(): return func(*args, **(kwargs or {}))
+
+_LOOKED_UP = []
+_LOOKUPS = {'__getitem__': 'weight[idx]', 'embedding': 'F.embedding', 'index_select': 'index_select'}
+
+def _one_hot_lookup(fn):
+    _answer(fn, 'one_hot_lookup')
+    for n,nf,idx in [(7, 4, [0, 3, 3, 5, 1]), (10, 3, [2, 8])]:
+        w0,idx = torch.randn(n, nf),torch.tensor(idx)
+        w = torch.Tensor._make_subclass(_Watched, w0.clone(), True)
+        what = f"one_hot_lookup(weight, idx) for a weight of shape ({n}, {nf}) and idx={idx.tolist()}"
+        _LOOKED_UP.clear()
+        r = _call(what, fn, w, idx.clone(), advice=[
+            ('same dtype', "F.one_hot gives whole numbers (int64): make them floats, .float(), before multiplying by the weight."),
+            ('mat1 and mat2 shapes cannot be multiplied', "the one-hot vectors must be as long as the weight has rows: "
+             "F.one_hot(idx, num_classes=len(weight)). Without num_classes they stop at the largest index."),
+            ('should be either', "multiply one_hot (len(idx), n) by the weight (n, n_factors): one_hot @ weight.")])
+        r = _tensor(r, what)
+        looked = list(_LOOKED_UP)
+        want = w0[idx]
+        if tuple(r.shape) == (nf,): raise _Hint("fastai's one_hot(idx, n) makes one vector for all the indices: for one row per index use "
+                                                "F.one_hot(idx, num_classes=len(weight)), shape (len(idx), n).")
+        if tuple(r.shape) == (len(idx), n): raise _Hint("multiply the one-hot vectors by the weight: one_hot @ weight. Yours returned the one-hot vectors.")
+        if tuple(r.shape) == (nf, len(idx)) and _close(r.t(), want): raise _Hint("one row per index: one_hot @ weight, shape (len(idx), n_factors). "
+                                                                               "Yours is transposed, (n_factors, len(idx)).")
+        if tuple(r.shape) != (len(idx), nf): raise _Hint(f"{what} must have shape ({len(idx)}, {nf}), one row of factors per index; yours has {tuple(r.shape)}.")
+        _match(r, want, [], f"{what} must equal weight[idx].")
+        if looked: raise _Hint(f"compute it as a product, without looking the rows up ({looked[0]}): F.one_hot(idx, num_classes=len(weight)).float() "
+                               f"@ weight. Looking up is what Embedding does; the exercise shows that the product gives the same.")
+        if not r.requires_grad: raise _Hint("no gradient reaches the weight: don't use .detach(), .data or torch.no_grad().")
+        r.sum().backward()
+        counts = torch.bincount(idx, minlength=n).float()[:, None].expand(n, nf)
+        if w.grad is None or not torch.allclose(torch.as_tensor(w.grad).as_subclass(torch.Tensor), counts):
+            raise _Hint("the gradient does not reach the weight as a lookup's would: multiply the weight itself, one_hot @ weight.")
+    return "one_hot @ weight gives weight[idx], and the gradient reaches each row as often as it is looked up."
+
+def check_one_hot_lookup(
+    fn, # your `one_hot_lookup(weight, idx)`: the rows `idx` of `weight`, computed as one-hot vectors times `weight`
+)->CheckResult:
+    "Check `one_hot_lookup`: one-hot vectors times the weight, equal to the embedding lookup `weight[idx]`"
+    return _run('check_one_hot_lookup', _one_hot_lookup, fn)
+
+# %% ../nbs/43_checks.ipynb #ck000061
+_BATCHES = [torch.tensor([[0, 5], [2, 7], [1, 1], [3, 8], [4, 6]]), torch.tensor([[6, 2], [0, 9], [5, 4]])]
+
+def _users_and_movies(fn):
+    _answer(fn, 'users_and_movies')
+    for x in _BATCHES:
+        what,arg = f"users_and_movies(x) for a batch x of shape {tuple(x.shape)}",x.clone()
+        r = _call(what, fn, arg)
+        if r is None: raise _Todo(f"{what} returned None: write its body, and don't forget `return`.")
+        if not torch.equal(arg, x): raise _Hint("your function changed the batch: take its columns without changing x.")
+        if isinstance(r, torch.Tensor) or not isinstance(r, (tuple, list)) or len(r) != 2:
+            raise _Hint(f"return two things, the users and the films: return x[:,0], x[:,1]. Yours returned a {type(r).__name__}"
+                        f"{f' of shape {tuple(r.shape)}' if isinstance(r, torch.Tensor) else ''}.")
+        u,m = r
+        if not (isinstance(u, torch.Tensor) and isinstance(m, torch.Tensor)): raise _Hint("return the two columns as tensors: x[:,0], x[:,1].")
+        if torch.equal(u, x[0]) and torch.equal(m, x[1]):
+            raise _Hint("x[0] is the first row, one user and their film: the users are column 0 of every row, x[:,0], and the films x[:,1].")
+        if tuple(u.shape) == (len(x), 1): raise _Hint("x[:,0] gives a vector of shape (bs,); x[:,0:1] (or x[:,[0]]) keeps a column of shape (bs, 1), "
+                                                      "which an Embedding would turn into (bs, 1, n_factors).")
+        if torch.equal(u, x[:,1]) and torch.equal(m, x[:,0]): raise _Hint("column 0 holds the users and column 1 the films: return x[:,0], x[:,1], in that order.")
+        if u.is_floating_point() or m.is_floating_point(): raise _Hint("keep the indices whole numbers, as they are: an Embedding looks up integers.")
+        if not (torch.equal(u, x[:,0]) and torch.equal(m, x[:,1])):
+            raise _Hint(f"{what} must return x[:,0], the users {x[:,0].tolist()}, and x[:,1], the films {x[:,1].tolist()}.")
+    return "users_and_movies(x) returns x[:,0], the users, and x[:,1], the films, each of shape (bs,)."
+
+def check_users_and_movies(
+    fn, # your `users_and_movies(x)`: the users and the films of a batch `x` of shape `(bs, 2)`, two vectors
+)->CheckResult:
+    "Check `users_and_movies(x)`: column 0 (the users) and column 1 (the films) of a batch, each a vector of shape `(bs,)`"
+    return _run('check_users_and_movies', _users_and_movies, fn)
+
+# %% ../nbs/43_checks.ipynb #ck000064
+_TOP = [0.31, -0.52, 0.88, 0.05, -0.17, 0.64, 0.12, -0.95]
+_TOP_TITLES = ['Alien (1979)', 'Babe (1995)', 'Casablanca (1942)', 'Dune (1984)', 'Fargo (1996)', 'Gattaca (1997)', 'Heat (1995)', 'Jaws (1975)']
+
+def _top_titles(fn):
+    _answer(fn, 'top_titles')
+    values = torch.tensor(_TOP)
+    order = [_TOP_TITLES[i] for i in values.argsort(descending=True).tolist()]
+    for n in (3, 5):
+        what,arg = f"top_titles(values, titles, n={n})",values.clone()
+        r = _call(what, fn, arg, list(_TOP_TITLES), n, advice=[("only integer tensors", "sort() gives the sorted values; argsort() gives "
+                                                               "their positions, which index the titles: values.argsort(descending=True).")])
+        if r is None: raise _Todo(f"{what} returned None: write its body, and don't forget `return`.")
+        if not torch.equal(arg, values): raise _Hint("your function changed values in place (sort_ or a _ method): sort a copy, or use argsort.")
+        if isinstance(r, (str, pd.DataFrame, pd.Series)): raise _Hint(f"{what} returned a {type(r).__name__}: return a list of titles.")
+        try: r = list(r)
+        except TypeError: raise _Hint(f"{what} returned a {type(r).__name__}: return a list of titles.") from None
+        if any(not isinstance(t, str) for t in r):
+            raise _Hint(f"{what} returned {[float(t) if isinstance(t, torch.Tensor) else t for t in r[:3]]}...: return the titles, "
+                        f"titles[i] for the positions i that argsort gives, not the positions or the values.")
+        want = order[:n]
+        if r == want: continue
+        if r == order[::-1][:n]: raise _Hint("values.argsort() sorts from the smallest: for the largest values first, values.argsort(descending=True).")
+        if len(r) != n: raise _Hint(f"return n titles, {n} here; yours returned {len(r)}.")
+        if sorted(r) == sorted(want): raise _Hint("put the largest first: values.argsort(descending=True), or reverse argsort()[-n:].")
+        raise _Hint(f"{what} must be the {n} titles with the largest values, largest first: {want}; yours: {r}.")
+    return "top_titles indexes the titles with values.argsort(descending=True): the n largest, largest first."
+
+def check_top_titles(
+    fn, # your `top_titles(values, titles, n=5)`: the `n` titles with the largest `values`, largest first, as a list
+)->CheckResult:
+    "Check `top_titles`: the titles of the `n` largest values, found with `argsort`"
+    return _run('check_top_titles', _top_titles, fn)
+
+# %% ../nbs/43_checks.ipynb #ck000067
+def _models_to_list()->list:
+    "Two small models to list the layers of: the book's `CollabNN` and a nested `nn.Sequential`"
+    return [CollabNN((7, 5), (9, 3)), nn.Sequential(nn.Linear(3, 4), nn.Sequential(nn.ReLU(), nn.Linear(4, 2)), nn.Sigmoid())]
+
+def _model_layers(fn):
+    _answer(fn, 'model_layers')
+    for m in _models_to_list():
+        what = f"model_layers(model) for a {type(m).__name__}"
+        r = _call(what, fn, m)
+        if r is None: raise _Todo(f"{what} returned None: write its body, and don't forget `return` (print(model) shows the layers, "
+                                  f"the exercise returns them).")
+        if isinstance(r, (str, nn.Module)): raise _Hint(f"{what} returned a {type(r).__name__}: return a list of (name, layer) pairs.")
+        try: r = list(r)
+        except TypeError: raise _Hint(f"{what} returned a {type(r).__name__}: return a list of (name, layer) pairs.") from None
+        want = [(k, l) for k,l in m.named_modules() if not list(l.children())]
+        if all(isinstance(o, str) for o in r): raise _Hint("return (name, layer) pairs, not the names alone: [(name, layer) for ...].")
+        if all(isinstance(o, nn.Module) for o in r): raise _Hint("return (name, layer) pairs, not the layers alone: named_modules() gives both.")
+        if not all(isinstance(o, (tuple, list)) and len(o) == 2 for o in r): raise _Hint("return a list of (name, layer) pairs, as named_modules() gives them.")
+        if any(isinstance(l, torch.Tensor) for _,l in r): raise _Hint("those are parameters (weights and biases), not layers: use named_modules().")
+        got = [(k, id(l)) for k,l in r]
+        if got == [(k, id(l)) for k,l in want]: continue
+        if got == [(k, id(l)) for k,l in m.named_children()]:
+            raise _Hint("named_children() stops at the top level: a container such as an nn.Sequential holds layers of its own. Use "
+                        "named_modules() and keep the modules with no children, those whose list(layer.children()) is empty.")
+        if got == [(k, id(l)) for k,l in m.named_modules()]:
+            raise _Hint("named_modules() also gives the model itself (name '') and the containers (an nn.Sequential): keep only the "
+                        "modules with no children, those whose list(layer.children()) is empty.")
+        if got == [(k, id(l)) for k,l in want if list(l.parameters())]:
+            raise _Hint("keep the layers without parameters too, such as the ReLU: a layer is a module with no children, "
+                        "parameters or not.")
+        if sorted(got) == sorted((k, id(l)) for k,l in want): raise _Hint("keep the order of named_modules(): the order of the model's layers.")
+        raise _Hint(f"{what} must list the modules without children, as named_modules() names them: {[k for k,_ in want]}; yours: {[k for k,_ in r]}.")
+    return "model_layers lists (name, layer) for every module without children, in named_modules() order."
+
+def check_model_layers(
+    fn, # your `model_layers(model)`: the `(name, layer)` pairs of the model's layers, the modules without children
+)->CheckResult:
+    "Check `model_layers(model)` on `CollabNN` and a nested model: every layer with its dotted name, in order"
+    return _run('check_model_layers', _model_layers, fn)
+
 # %% ../nbs/43_checks.ipynb #ck000049
 ANSWERS = dict(check_dot='dot', check_dot_product='DotProduct', check_dot_product_bias='DotProductBias',
                check_weight_decay='loss_with_wd', check_create_params='create_params', check_emb_sz='emb_sz',
-               check_collab_nn='CollabNN', check_cosine_similarity='cosine_similarity', check_recommend='recommend')
+               check_collab_nn='CollabNN', check_cosine_similarity='cosine_similarity', check_recommend='recommend',
+               check_crosstab='crosstab', check_dot_lists='dot_lists', check_one_hot_lookup='one_hot_lookup',
+               check_users_and_movies='users_and_movies', check_top_titles='top_titles', check_model_layers='model_layers')

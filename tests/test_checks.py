@@ -5,7 +5,7 @@ import numpy as np, pandas as pd, pytest, torch
 import torch.nn.functional as F
 from torch import nn
 from fastai.layers import Embedding, sigmoid_range
-from fastai.torch_core import Module
+from fastai.torch_core import Module, one_hot
 import collab_fastai.checks as checks
 from collab_fastai.checks import *
 from collab_fastai.models import DotProduct, DotProductBias, DotProductBiasParams, CollabNN
@@ -360,6 +360,135 @@ def _inplace_rec(preds, titles, rated, n=5):
     (_inplace_rec, 'changed preds in place'),
 ], ids=['rated', '#na#', 'lowest', 'unsorted', 'indices', 'always 5', 'DataFrame', 'in place'])
 def test_recommend_mistakes(fn, hint): rejected(check_recommend(fn), hint)
+
+def _xt(r): return r.pivot_table(index='user', columns='title', values='rating')
+@pytest.mark.parametrize('fn, hint', [
+    (lambda r: pd.crosstab(r.user, r.title), 'without values counts the ratings'),
+    (lambda r: _xt(r).fillna(0), 'leave the cells without a rating empty'),
+    (lambda r: r.pivot_table(index='user', columns='title', values='rating', fill_value=0), 'leave the cells without a rating empty'),
+    (lambda r: _xt(r).T, 'put the users in the rows'),
+    (lambda r: r.pivot_table(index='user', columns='movie', values='rating'), 'not per movie id'),
+    (lambda r: r.groupby(['user', 'title']).rating.mean(), 'returned a Series'),
+    (lambda r: r.pivot_table(index='user', columns='title', values='timestamp'), "values='rating'"),
+    (lambda r: r.pivot_table(index='user', columns='title', values='rating', margins=True), 'one row per user'),
+    (lambda r: (r.pop('timestamp'), _xt(r))[1], 'changed the ratings frame'),
+], ids=['counts', 'fillna', 'fill_value', 'transposed', 'movie ids', 'Series', 'timestamps', 'margins', 'in place'])
+def test_crosstab_mistakes(fn, hint): rejected(check_crosstab(fn), hint)
+
+def test_crosstab_accepts():
+    "pivot, pivot_table, crosstab with values and unstack all make the table"
+    for fn in (_xt, lambda r: r.pivot(index='user', columns='title', values='rating'),
+               lambda r: pd.crosstab(r.user, r.title, values=r.rating, aggfunc='mean'),
+               lambda r: r.set_index(['user', 'title']).rating.unstack()): assert check_crosstab(fn)
+
+def _replace(a, b):
+    total = 0
+    for x,y in zip(a, b): total = x*y
+    return total
+def _drop_last(a, b): return sum(a[i]*b[i] for i in range(len(a)-1))
+def _append(a, b):
+    a.append(0); b.append(0)
+    return sum(x*y for x,y in zip(a, b))
+@pytest.mark.parametrize('fn, hint', [
+    (lambda a, b: [x*y for x,y in zip(a, b)], 'add the products up'),
+    (lambda a, b: sum(a)*sum(b), 'sum(a)*sum(b) is not the same'),
+    (lambda a, b: sum(x+y for x,y in zip(a, b)), 'not x+y'),
+    (_replace, "don't replace it"),
+    (_drop_last, 'leaves out the last one'),
+    (lambda a, b: sum(a[i]*b[i] for i in range(1, len(a))), 'leaves out the first one'),
+    (lambda a, b: np.dot(a, b), 'plain Python'),
+    (lambda a, b: (torch.tensor(a)*torch.tensor(b)).sum(), 'plain Python'),
+    (lambda a, b: a*b, 'take them in pairs'),
+    (lambda a, b: str(sum(x*y for x,y in zip(a, b))), 'return one number'),
+    (lambda a, b: None if not a else sum(x*y for x,y in zip(a, b)), 'for empty lists the sum of no products is 0'),
+    (_append, 'changed the lists'),
+], ids=['products', 'sum of sums', 'x+y', 'replace', 'last left out', 'first left out', 'numpy', 'torch', 'list*list', 'str', 'empty', 'append'])
+def test_dot_lists_mistakes(fn, hint): rejected(check_dot_lists(fn), hint)
+
+def test_dot_lists_accepts_a_loop():
+    def loop(a, b):
+        total = 0
+        for i in range(len(a)): total += a[i]*b[i]
+        return total
+    assert check_dot_lists(loop) and check_dot_lists(lambda a, b: math.fsum(x*y for x,y in zip(a, b)))
+
+@pytest.mark.parametrize('fn, hint', [
+    (lambda w, i: w[i], 'without looking the rows up (weight[idx])'),
+    (lambda w, i: F.embedding(i, w), 'without looking the rows up (F.embedding)'),
+    (lambda w, i: w.index_select(0, i), 'without looking the rows up'),
+    (lambda w, i: F.one_hot(i, len(w)) @ w, 'make them floats'),
+    (lambda w, i: F.one_hot(i).float() @ w, 'num_classes=len(weight)'),
+    (lambda w, i: F.one_hot(i, len(w)).float(), 'Yours returned the one-hot vectors'),
+    (lambda w, i: w.t() @ F.one_hot(i, len(w)).float().t(), 'Yours is transposed'),
+    (lambda w, i: (F.one_hot(i, len(w)).float() @ w).detach(), 'no gradient reaches the weight'),
+    (lambda w, i: F.one_hot(i, len(w)).float() @ w.detach().clone().requires_grad_(), 'the gradient does not reach the weight'),
+    (lambda w, i: one_hot(i, len(w)).float() @ w, 'one vector for all the indices'),
+    (lambda w, i: F.one_hot(i, len(w)).float() @ w * 2, 'must equal weight[idx]'),
+], ids=['index', 'F.embedding', 'index_select', 'int one-hot', 'no num_classes', 'no product', 'transposed', 'detach', 'copy',
+        "fastai's one_hot", 'times 2'])
+def test_one_hot_lookup_mistakes(fn, hint): rejected(check_one_hot_lookup(fn), hint)
+
+def test_one_hot_lookup_accepts():
+    assert check_one_hot_lookup(lambda w, i: torch.eye(len(w))[i] @ w)
+    assert check_one_hot_lookup(lambda w, i: torch.matmul(F.one_hot(i, num_classes=w.shape[0]).to(w.dtype), w))
+
+@pytest.mark.parametrize('fn, hint', [
+    (lambda x: (x[0], x[1]), 'x[0] is the first row'),
+    (lambda x: (x[:,1], x[:,0]), 'in that order'),
+    (lambda x: (x[:,0:1], x[:,1:2]), 'keeps a column of shape (bs, 1)'),
+    (lambda x: (x[:,[0]], x[:,[1]]), 'keeps a column of shape (bs, 1)'),
+    (lambda x: x[:,0], 'return two things'),
+    (lambda x: x, 'return two things'),
+    (lambda x: (x[:,0].float(), x[:,1].float()), 'keep the indices whole numbers'),
+    (lambda x: (x[:,0], x[:,0]), 'must return x[:,0], the users'),
+    (lambda x: (x[:,0].tolist(), x[:,1].tolist()), 'as tensors'),
+    (lambda x: (x.t_()[0], x[1]), 'changed the batch'),
+], ids=['rows', 'swapped', 'slice', 'list index', 'one tensor', 'x', 'float', 'users twice', 'lists', 'in place'])
+def test_users_and_movies_mistakes(fn, hint): rejected(check_users_and_movies(fn), hint)
+
+def test_users_and_movies_accepts(): assert check_users_and_movies(lambda x: list(x.t())) and check_users_and_movies(lambda x: x.unbind(1))
+
+def _top(v, t, n, descending=True): return [t[i] for i in v.argsort(descending=descending)[:n]]
+@pytest.mark.parametrize('fn, hint', [
+    (lambda v, t, n=5: _top(v, t, n, descending=False), 'sorts from the smallest'),
+    (lambda v, t, n=5: [t[i] for i in v.argsort()[-n:]], 'put the largest first'),
+    (lambda v, t, n=5: v.argsort(descending=True)[:n].tolist(), 'return the titles'),
+    (lambda v, t, n=5: v.sort(descending=True).values[:n], 'not the positions or the values'),
+    (lambda v, t, n=5: [t[i] for i in v.sort(descending=True).values[:n]], 'argsort() gives their positions'),
+    (lambda v, t, n=5: _top(v, t, 5), 'return n titles'),
+    (lambda v, t, n=5: ', '.join(_top(v, t, n)), 'return a list of titles'),
+    (lambda v, t, n=5: _top(v[1:], t[1:], n), 'must be the'),
+    (lambda v, t, n=5: _top(v.copy_(v.sort().values), t, n), 'changed values in place'),
+], ids=['ascending', 'not reversed', 'positions', 'values', 'sort as index', 'always 5', 'str', 'first left out', 'sort_'])
+def test_top_titles_mistakes(fn, hint): rejected(check_top_titles(fn), hint)
+
+def test_top_titles_accepts():
+    assert check_top_titles(lambda v, t, n=5: [t[i] for i in v.argsort()[-n:].flip(0)])
+    assert check_top_titles(lambda v, t, n=5: [t[i] for i in v.topk(n).indices])
+
+@pytest.mark.parametrize('fn, hint', [
+    (lambda m: list(m.named_children()), 'named_children() stops at the top level'),
+    (lambda m: list(m.named_modules()), 'also gives the model itself'),
+    (lambda m: list(m.named_parameters()), 'those are parameters'),
+    (lambda m: [k for k,l in m.named_modules() if not list(l.children())], 'not the names alone'),
+    (lambda m: [l for l in m.modules() if not list(l.children())], 'not the layers alone'),
+    (lambda m: [(k, l) for k,l in m.named_modules() if not list(l.children()) and list(l.parameters())], 'keep the layers without parameters too'),
+    (lambda m: sorted([(k, l) for k,l in m.named_modules() if not list(l.children())], key=lambda o: o[0], reverse=True), 'keep the order'),
+    (lambda m: str(m), 'return a list of (name, layer) pairs'),
+    (lambda m: print(m), "don't forget `return`"),
+], ids=['children', 'all modules', 'parameters', 'names', 'layers', 'with parameters only', 'reversed', 'str', 'print'])
+def test_model_layers_mistakes(fn, hint):
+    r = check_model_layers(fn)
+    if r.todo: assert hint in r.hint, r
+    else: rejected(r, hint)
+
+def test_model_layers_accepts_children_recursion():
+    "A recursive walk over children() gives the same names and layers"
+    def walk(m, prefix=''):
+        kids = list(m.named_children())
+        if not kids: return [(prefix, m)]
+        return [o for k,c in kids for o in walk(c, f'{prefix}.{k}' if prefix else k)]
+    assert check_model_layers(walk)
 
 # ---------------------------------------------------------------------------------------------------------------
 # training against the book
