@@ -577,10 +577,10 @@ def assignment_notebook(
         if c['cell_type'] != 'code' or not src:
             if src and not src.startswith('# '): cells.append(_cell(c['cell_type'], src, _nbg(cid), cid))  # the notebook's title gives way to the assignment's
             continue
-        try: binds = set().union(*[_binds(s) for s in ast.parse(src).body])
+        try: binds = set().union(*[_binds(s) for s in ast.parse(src).body if not isinstance(s, (ast.Import, ast.ImportFrom))])
         except SyntaxError: binds = set()
         called = [n for n in re.findall(r'\b(check_\w+)\(', src) if n in checks_of]
-        if binds & set(ex) and not src.lstrip().startswith(('from', 'import')):
+        if binds & set(ex):
             cells.append(_cell('code', _BLANK.sub(r'\1### BEGIN SOLUTION\n\1...\n\1### END SOLUTION', src), _nbg(cid, solution=True, locked=False), cid))
             done |= binds & set(ex)
         elif called:
