@@ -11,10 +11,10 @@ import collab_fastai
 from .core import UsageError, write_atomic, out_folder
 
 # %% auto #0
-__all__ = ['SANDBOX_PREFIXES', 'PREAMBLE', 'TMP_MB', 'STARTUP', 'questions', 'exercises', 'python_source', 'answer_programs',
-           'read_cells', 'sandbox_main', 'sandbox_command', 'grade_notebook', 'submissions', 'grader_version',
-           'feedback_md', 'grade', 'project_notebook', 'notebook_answers', 'notebook_json', 'make_class',
-           'assignment_notebook', 'assignment', 'grade_bench']
+__all__ = ['SANDBOX_PREFIXES', 'PREAMBLE', 'MIN_ANSWER', 'TMP_MB', 'STARTUP', 'questions', 'exercises', 'python_source',
+           'answer_programs', 'read_cells', 'sandbox_main', 'sandbox_command', 'grade_notebook', 'submissions',
+           'grader_version', 'feedback_md', 'grade', 'project_notebook', 'notebook_answers', 'notebook_json',
+           'make_class', 'assignment_notebook', 'assignment', 'grade_bench']
 
 # %% ../nbs/45_course.ipynb #cs000008
 def questions()->list|None:
@@ -158,6 +158,7 @@ def _changed(snap:dict, values:dict)->str|None:
 
 # %% ../nbs/45_course.ipynb #cs000031
 PREAMBLE = "from fastai.collab import *\nfrom fastai.tabular.all import *"
+MIN_ANSWER = 2.0  # seconds every answer may take, however little of the notebook's time is left (a check takes about 0.2 s)
 
 def _short(e:BaseException)->str:
     msg = (str(e).strip().splitlines() or [''])[0]
@@ -266,7 +267,7 @@ def sandbox_main(job_file:str):
     answers = job['answers']
     deadline = time.monotonic() + job['timeout']
     for i,a in enumerate(answers):
-        limit = max(0.5, (deadline - time.monotonic()) / (len(answers) - i))
+        limit = max(MIN_ANSWER, (deadline - time.monotonic()) / (len(answers) - i))
         res = _run_child(a, base, fns[a['check']], checks.CheckResult, snap, values, _changed, limit, job['timeout'])
         out.write(json.dumps(dict(res, event='answer', name=a['name'])) + '\n')
     out.write(json.dumps(dict(event='done')) + '\n')
