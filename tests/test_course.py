@@ -235,3 +235,15 @@ def test_bench_small(tmp_path):
     res = cs.grade_bench(3, tmp_path/'bench', timeout=20, say=lambda s: None)
     assert res['same_grades'] and set(res['runs']) == {1, 2} and all(r['seconds'] > 0 for r in res['runs'].values())
     assert json.loads((tmp_path/'bench'/'bench.json').read_text())['n'] == 3
+
+def test_assignment_command(tmp_path, cli):
+    code,out,err = cli('assignment', '--out', str(tmp_path/'course'))
+    assert code == 0, err
+    nb = json.loads((tmp_path/'course'/'source'/'collab_ch08'/'collab_ch08.ipynb').read_text())
+    tests = [c for c in nb['cells'] if c['metadata']['nbgrader']['grade'] and not c['metadata']['nbgrader']['solution']]
+    assert len(tests) == len(NAMES) and f"{len(NAMES)} exercises checked automatically" in err
+    assert (tmp_path/'course'/'nbgrader_config.py').exists()
+    if cs.questions():  # the prose questions: marked by hand, their model answers apart
+        assert (tmp_path/'course'/'model_answers.md').exists() and 'marked by hand' in err
+    code,out,err = cli('assignment', '--out', str(tmp_path/'c2'), '--name', 'bad name')
+    assert code == 2 and '--name' in err
