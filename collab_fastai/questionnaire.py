@@ -100,9 +100,9 @@ QUESTIONS = [
         "no longer knows that 4 is closer to 5 than 1 is. `40_check_your_model` builds that model and compares it "
         "with the chapter's (`cross_entropy_study`)."),
     Question(18, "Why add biases to a dot-product model?",
-        "It adds one learned number per user and one per film to the dot product. Some users rate everything high "
+        "A bias is one learned number per user and one per film, added to the dot product. Some users rate everything high "
         "and some films are liked by nearly everyone, whatever their kind; the biases take that in, and leave the "
-        "factors to describe taste. The chapter's valid loss improves when they are added."),
+        "factors to describe taste."),
     Question(19, "What is weight decay also called?",
         "L2 regularisation."),
     Question(20, "Write the formula of weight decay from memory.",
@@ -116,19 +116,19 @@ QUESTIONS = [
     Question(22, "Why do smaller weights help a model generalise?",
         "Large weights let the model fit sharp details of the training ratings, noise included: a film rated by a "
         "single person can get an extreme value. Small weights give a smoother function, built on what many ratings "
-        "agree on, which holds up better on ratings the model has not seen. In the chapter, without weight decay the "
-        "valid loss rises after the second epoch; with it, it keeps falling."),
+        "agree on, which holds up better on ratings the model has not seen. In the chapter (`10_chapter`), without "
+        "weight decay the valid loss turns up after the second epoch and ends higher than with it."),
     Question(23, "What does PyTorch's `argsort` return?",
         "It returns the positions that would sort a tensor, not the sorted values: `t[t.argsort()]` is sorted. "
         "Ascending by default, `descending=True` for the largest first. The chapter uses it to find the films with "
         "the lowest and the highest bias, by indexing the titles with those positions.",
         check='check_top_titles'),
     Question(24, "Would ranking the films by their learned bias match ranking them by their mean rating? Explain.",
-        "Close, but not the same. The bias is what is left of a film's ratings once the tastes of the users who rated "
-        "it are accounted for by the factors and their leniency by the user biases: a film watched mostly by generous "
-        "users has a lower bias than its average suggests, one watched by harsh users a higher one. And a film with "
-        "a handful of ratings can have an extreme average, while its bias, trained on few ratings and held back by "
-        "weight decay, stays near the middle. The computation below measures both."),
+        "Close, but not the same. A film's bias is only one part of what the model predicts for it: the user's own bias "
+        "and the match of tastes (the dot product of the factors) make up the rest, where the average rating mixes all "
+        "three. The orders part most for films with few ratings: one or two ratings of 5 put a film at the top of the "
+        "averages, while its bias, learned from those few ratings and held back by weight decay, stays in the middle. "
+        "The computation below measures it on the chapter's trained model."),
     Question(25, "How can you see which layers a model is made of, with their names and settings?",
         "Print the model, `print(learn.model)` or just `learn.model` in a notebook: each layer with its name and its "
         "settings (sizes, for example). `model.named_modules()` (or `named_children()` for the top level only) gives "
