@@ -18,13 +18,14 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
-# Everything the tests, the notebooks and the site need (the `dev`, `notebooks` and `docs` extras) in one pip install,
-# one resolver run, under the same pins; pip's cache stays where the machine keeps it. It counts as `make install` too.
+# Everything the tests, the notebooks, the grader and the site need (the `dev`, `notebooks`, `docs` and `teach` extras) in
+# one pip install, one resolver run, under the same pins; pip's cache stays where the machine keeps it. It counts as
+# `make install` too.
 install-notebooks: $(NBSTAMP)
 
 $(NBSTAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,notebooks,docs]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,notebooks,docs,teach]'
 	@touch $(STAMP) $(NBSTAMP)
 
 # JupyterLab on nbs/, on this machine only (127.0.0.1), with a kernel registered for .venv ("Python 3 (collab_fastai)").

@@ -32,7 +32,7 @@ from fastai.torch_core import num_distrib, rank_distrib
 # %% auto #0
 __all__ = ['Profile', 'ExperimentName', 'LoaderName', 'Numerics', 'DatasetName', 'TRAIN_FILE', 'sizes', 'reproduce',
            'train_settings', 'train', 'similar', 'recommend', 'biases', 'pca', 'check', 'bench', 'diff', 'portability',
-           'leaderboard', 'benchmark', 'datasets', 'docs']
+           'leaderboard', 'benchmark', 'datasets', 'docs', 'assignment', 'grade']
 
 # %% ../nbs/91_commands.ipynb #8b73f449
 def _load(data:str|None, unverified:bool, dataset:str='ml-100k'):
@@ -376,3 +376,40 @@ def docs(
         return 1
     shot = f", screenshot {res['screenshot']}" if res['screenshot'] else " (no Chromium here: no screenshot)"
     print(f"wrote {len(res['pages'])} pages and index.html into {res['out']}{shot}", file=sys.stderr)
+
+# %% ../nbs/91_commands.ipynb #cs100002
+@call_parse
+def assignment(
+    out:str='course', # the course folder: source/NAME/NAME.ipynb (to hand out), model_answers.md (for the grader), nbgrader_config.py
+    name:str='collab_ch08', # the assignment's name (nbgrader's assignment id)
+    exercises:str=None, # the exercises notebook (default: nbs/41_exercises.ipynb beside the package)
+):
+    "Write the notebook to hand out, with nbgrader's metadata, and the model answers for the grader"
+    import collab_fastai.course as cs
+    res = cs.assignment(out, name, exercises and Path(exercises))
+    for k,p in res['paths'].items(): print(f"wrote {p}")
+    print(f"{res['exercises']} exercises checked automatically" + (f", {res['questions']} questions marked by hand (model answers in {res['paths']['model_answers']})"
+          if res['questions'] else '') + ('' if res['questionnaire'] else "; this version has no questionnaire: the exercises only"), file=sys.stderr)
+
+# %% ../nbs/91_commands.ipynb #cs100003
+@call_parse
+def grade(
+    submissions:Annotated[str, dict(opt=False, nargs='?')]=None, # the students' notebooks: a folder with one .ipynb per student, or nbgrader's submitted/
+    out:str='grades', # where grades.csv, feedback/STUDENT.md and results/ (each notebook's result, kept for a rerun) go
+    jobs:int=1, # notebooks graded at once, each in a sandbox of its own
+    timeout:float=60, # seconds of a notebook's code, shared among its answers
+    memory:int=2048, # MiB of address space of each sandbox
+    bench:int=None, # instead: make a class of BENCH notebooks (right, wrong, hostile), grade it at --jobs 1 and 2, report the seconds
+):
+    "Grade a class's notebooks, each in a sandbox: grades.csv and a feedback page per student"
+    import collab_fastai.course as cs
+    if bench is not None:
+        res = cs.grade_bench(bench, out, timeout=timeout, say=_say)
+        for j,r in res['runs'].items(): print(f"--jobs {j}: {r['seconds']:.1f} s for {bench} notebooks ({r['per_notebook']:.2f} s each; sandbox start-up {r['startup_median']} s)")
+        print(f"same grades at every --jobs: {res['same_grades']}; wrote {out}/bench.json")
+        return 0 if res['same_grades'] else 1
+    if submissions is None: raise UsageError("give the folder of the students' notebooks: collab-fastai grade SUBMISSIONS --out DIR")
+    res = cs.grade(Path(submissions), Path(out), jobs=jobs, timeout=timeout, memory_mb=memory, say=_say)
+    rows = [r for _,r in res['rows']]
+    print(f"{len(rows)} students graded into {out}/grades.csv and {out}/feedback/ ({res['graded']} graded now, {res['reused']} already), "
+          f"{sum(r['status'] != 'graded' for r in rows)} with a reason in the status column")
