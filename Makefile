@@ -60,9 +60,11 @@ golden: install
 	$(BIN)/collab-fastai reproduce --profile both --out reproduction-golden
 	$(BIN)/python -c "from collab_fastai.golden import write_golden; print(write_golden('reproduction-golden/results.json'))"
 
-# Seconds per epoch (stock loader, fast loader, plain PyTorch) and the full chapter's wall time, into bench.json.
-bench: install
+# Seconds per epoch (stock loader, fast loader, plain PyTorch) and the full chapter's wall time, into bench.json; then
+# a made-up class of 300 notebooks (right, wrong and hostile) graded at --jobs 1 and 2 (45_course), into bench-grade/.
+bench: install-notebooks
 	$(BIN)/collab-fastai bench --out bench.json
+	$(BIN)/collab-fastai grade --bench 300 --out bench-grade
 
 # MovieLens 100k's own five folds u1..u5 beside the published results (21_benchmark): every row, the tuned ones with 30
 # trials per fold, two runs at a time; into benchmark/. Hours on 2 cores; interrupted, the same command goes on.
@@ -114,4 +116,4 @@ test-fast: install
 	$(BIN)/pytest -m 'not slow'
 
 clean:
-	rm -rf $(VENV) reproduction reproduction-golden leaderboard benchmark portability bench.json _docs .pytest_cache ci-times
+	rm -rf $(VENV) reproduction reproduction-golden leaderboard benchmark portability bench.json bench-grade _docs .pytest_cache ci-times
