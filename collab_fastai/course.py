@@ -294,8 +294,10 @@ def sandbox_command(
     "The command that runs `sandbox_main` on `job_dir/job.json` under bubblewrap"
     if not shutil.which('bwrap'): raise UsageError("grading needs bubblewrap (bwrap) to sandbox each notebook: apt-get install bubblewrap")
     pkg = Path(collab_fastai.__file__).parent
-    return ['bwrap', *_mounts(), '--ro-bind', str(pkg), '/grader/collab_fastai', '--ro-bind', str(job_dir), '/sandbox',
-            '--proc', '/proc', '--dev', '/dev', '--perms', '1777', '--size', str(TMP_MB * 2**20), '--tmpfs', '/tmp', '--unshare-all', '--uid', '65534', '--gid', '65534', '--cap-drop', 'ALL',
+    # the private /tmp first: bwrap mounts in order, and Python or the venv may live under /tmp (a CI's clone)
+    return ['bwrap', '--perms', '1777', '--size', str(TMP_MB * 2**20), '--tmpfs', '/tmp', *_mounts(),
+            '--ro-bind', str(pkg), '/grader/collab_fastai', '--ro-bind', str(job_dir), '/sandbox',
+            '--proc', '/proc', '--dev', '/dev', '--unshare-all', '--uid', '65534', '--gid', '65534', '--cap-drop', 'ALL',
             '--die-with-parent', '--new-session', '--clearenv', '--setenv', 'PYTHONPATH', '/grader', '--setenv', 'HOME', '/tmp',
             '--setenv', 'OMP_NUM_THREADS', '1', '--setenv', 'MKL_NUM_THREADS', '1', '--setenv', 'MPLCONFIGDIR', '/tmp',
             '--setenv', 'PYTHONDONTWRITEBYTECODE', '1', '--chdir', '/sandbox',
