@@ -113,7 +113,9 @@ def test_a_loop_or_a_sleep_costs_that_answer_only(graded):
 def test_memory_without_end(graded):
     p = points(graded, 'memory')
     assert p['create_params'] == 0 and sum(p.values()) == len(NAMES) - 1
-    assert 'MemoryError' in hint(graded, 'memory', 'create_params') or 'signal 9' in hint(graded, 'memory', 'create_params')
+    # stopped by the memory cap, or, on a loaded machine, by the time limit first (seen once in CI): either way, that answer only
+    h = hint(graded, 'memory', 'create_params')
+    assert 'MemoryError' in h or 'signal 9' in h or 'stopped at the time limit' in h, h
 
 def test_exits_and_kills(graded):
     p = points(graded, 'exits')
