@@ -44,10 +44,10 @@ docs: $(NBSTAMP)
 
 # README.md is made from nbs/index.ipynb (nbconvert's Markdown exporter; nbdev-readme would need Quarto).
 readme: $(NBSTAMP)
-	$(BIN)/python -c "from collab_fastai.docs import write_readme; write_readme()"
+	$(BIN)/python -c "from collab_fastai.tools.docs import write_readme; write_readme()"
 
 check-readme: $(NBSTAMP)
-	@$(BIN)/python -c "import sys; from collab_fastai.docs import readme_md; \
+	@$(BIN)/python -c "import sys; from collab_fastai.tools.docs import readme_md; \
 	  sys.exit(0 if readme_md('nbs/index.ipynb') == open('README.md').read() else 'README.md is out of step with nbs/index.ipynb: edit the notebook, run make readme and commit')"
 	@echo "README.md is in step with nbs/index.ipynb"
 

@@ -14,17 +14,17 @@ from .core import *
 from .data import *
 from .experiments import EXPERIMENTS, get_experiment, large_batch_lr, run_experiment
 from .fast import LOADERS
-import collab_fastai.evaluate as ev
-import collab_fastai.benchmark as bm
+import collab_fastai.field.leaderboard as ev
+import collab_fastai.field.benchmark as bm
 import collab_fastai.golden as gd
 import collab_fastai.reproduce as rp
-import collab_fastai.bench as bn
-import collab_fastai.scale as sc
+import collab_fastai.field.bench as bn
+import collab_fastai.scale.scaling as sc
 import collab_fastai.interpret as it
-import collab_fastai.exercises as ex
-import collab_fastai.docs as dc
-import collab_fastai.datasets as ds
-import collab_fastai.checkpoints as ck
+import collab_fastai.teach.exercises as ex
+import collab_fastai.tools.docs as dc
+import collab_fastai.scale.datasets as ds
+import collab_fastai.scale.checkpoints as ck
 import collab_fastai.portability as pt
 from fastcore.basics import ifnone, noop
 from fastai.torch_core import num_distrib, rank_distrib
@@ -144,11 +144,11 @@ def train(
     save = Path(save).absolute()
     if not save.parent.is_dir(): raise UsageError(f"cannot write {save}: the folder {save.parent} does not exist")
     if nproc > 1 and num_distrib() == 0:  # this process starts the others (told by torchrun's environment) and waits
-        import collab_fastai.distributed as dd
+        import collab_fastai.scale.distributed as dd
         return dd.launch(['train', *dd.without_nproc(sys.argv[1:])], nproc)
     world = max(num_distrib(), 1)
     if world > 1:
-        import collab_fastai.distributed as dd  # fastai's distributed module, which needs Accelerate
+        import collab_fastai.scale.distributed as dd  # fastai's distributed module, which needs Accelerate
         ratings = dd.rank0_first(_load, data, unverified, dataset)  # rank 0 fetches and extracts, then the others read
     else: ratings = _load(data, unverified, dataset)
     main = rank_distrib() == 0
@@ -385,7 +385,7 @@ def assignment(
     exercises:str=None, # the exercises notebook (default: nbs/41_exercises.ipynb beside the package)
 ):
     "Write the notebook to hand out, with nbgrader's metadata, and the model answers for the grader"
-    import collab_fastai.course as cs
+    import collab_fastai.teach.course as cs
     res = cs.assignment(out, name, exercises and Path(exercises))
     for k,p in res['paths'].items(): print(f"wrote {p}")
     print(f"{res['exercises']} exercises checked automatically" + (f", {res['questions']} questions marked by hand (model answers in {res['paths']['model_answers']})"
@@ -402,7 +402,7 @@ def grade(
     bench:int=None, # instead: make a class of BENCH notebooks (right, wrong, hostile), grade it at --jobs 1 and 2, report the seconds
 ):
     "Grade a class's notebooks, each in a sandbox: grades.csv and a feedback page per student"
-    import collab_fastai.course as cs
+    import collab_fastai.teach.course as cs
     if bench is not None:
         res = cs.grade_bench(bench, out, timeout=timeout, say=_say)
         for j,r in res['runs'].items(): print(f"--jobs {j}: {r['seconds']:.1f} s for {bench} notebooks ({r['per_notebook']:.2f} s each; sandbox start-up {r['startup_median']} s)")

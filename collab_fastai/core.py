@@ -10,7 +10,7 @@ from typing import Callable
 from .numerics import cpu_id, cpu_model, numerics_state
 
 # %% auto #0
-__all__ = ['DataError', 'UsageError', 'write_atomic', 'out_folder', 'md5sum', 'environment']
+__all__ = ['EXTRAS', 'DataError', 'UsageError', 'needs', 'write_atomic', 'out_folder', 'md5sum', 'environment']
 
 # %% ../nbs/01_core.ipynb #c0b00006
 class DataError(Exception):
@@ -18,6 +18,21 @@ class DataError(Exception):
 
 class UsageError(ValueError):
     "A bad argument; its message names the valid choices"
+
+# %% ../nbs/01_core.ipynb #c0b00006b
+EXTRAS = dict(field="the leaderboard and the five-fold benchmark", scale="several processes and Dask's clusters",
+              teach="the course's grader and the recommendation page", docs="the site")
+
+def needs(extra:str, # the extra of pyproject.toml that installs `modules`
+          *modules:str, # the modules to import, e.g. 'optuna'
+         ):
+    "Import `modules` and return the last, or raise a one-line `UsageError` naming the `pip install` of the `extra` that brings them"
+    import importlib
+    for m in modules:
+        try: mod = importlib.import_module(m)
+        except ImportError: raise UsageError(f"{m} is not installed; {EXTRAS[extra]} need it: pip install 'collab-fastai[{extra}]' "
+                                             f"(or make install, which installs every part)") from None
+    return mod
 
 # %% ../nbs/01_core.ipynb #c0b00008
 def write_atomic(path:Path, data:str|bytes|Callable):

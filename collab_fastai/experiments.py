@@ -193,7 +193,7 @@ def run_experiment(
     learn = ifnone(learner, exp.learner)(dls)
     if store and f.exists(): return _read_back(Run(name, profile, seed, [], learn), f, echo)
     log = EpochLog(echo, ifnone(done, []))
-    if distrib: import collab_fastai.distributed  # fastai's `Learner.distrib_ctx` (it needs Accelerate), and the broadcast on gloo
+    if distrib: import collab_fastai.scale.distributed  # fastai's `Learner.distrib_ctx` (it needs Accelerate), and the broadcast on gloo
     with (learn.distrib_ctx() if distrib else nullcontext()), epoch_lines(learn, log, bar), fast_fit(learn, loader):
         learn.fit_one_cycle(epochs, ifnone(lr, exp.lr), wd=ifnone(wd, exp.wd), cbs=[log, *ifnone(cbs, [])], start_epoch=len(log.epochs))
     run = Run(name, profile, seed, log.epochs, learn)

@@ -9,7 +9,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Callable
 from fastcore.basics import ifnone, noop
-from .core import UsageError, out_folder, write_atomic
+from .core import UsageError, needs, out_folder, write_atomic
 from .numerics import numerics_state, pin_kernels, set_numerics
 
 # %% auto #0
@@ -21,10 +21,11 @@ __all__ = ['ALLOWED_FAILURES', 'RUNS_ENV', 'code_hash', 'versions', 'data_key', 
 _LIBS = ('fastai', 'torch', 'numpy', 'pandas', 'scikit-surprise')
 
 def code_hash()->str:
-    "md5 of this package's Python files: a run trained by other code is never reused"
+    "md5 of this package's Python files, its parts' too: a run trained by other code is never reused"
     import collab_fastai
     h = hashlib.md5()
-    for f in sorted(Path(collab_fastai.__file__).parent.glob('*.py')): h.update(f.name.encode()+f.read_bytes())
+    root = Path(collab_fastai.__file__).parent
+    for f in sorted(root.rglob('*.py')): h.update(f.relative_to(root).as_posix().encode()+f.read_bytes())  # its parts' modules too
     return h.hexdigest()
 
 def versions()->dict:
@@ -133,7 +134,7 @@ def _record_problem(rec:dict, vers:dict, numerics:str)->str|None:
 
 def _connect(scheduler:str, timeout:float=10):
     "A Dask `Client` of the scheduler at `scheduler` with at least one worker, or `UsageError` in one line"
-    from distributed import Client
+    needs('scale', 'distributed'); from distributed import Client
     try: client = Client(scheduler, timeout=timeout)
     except (OSError, TimeoutError, ValueError) as e:
         raise UsageError(f"cannot reach the Dask scheduler at {scheduler} ({type(e).__name__}): start one with `dask scheduler`, "
@@ -147,7 +148,7 @@ def _connect(scheduler:str, timeout:float=10):
 
 def _local_cluster(jobs:int):
     "A Dask cluster of `jobs` worker processes of one thread each on this machine, quiet, with no dashboard"
-    import dask, logging
+    needs('scale', 'distributed'); import dask, logging
     from distributed import LocalCluster
     with dask.config.set({'distributed.scheduler.allowed-failures': ALLOWED_FAILURES}):
         return LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
@@ -158,7 +159,7 @@ def study_client(jobs:int=1, scheduler:str|None=None):
     "A Dask `Client` for several `run_study` calls in a row (the workers stay up between them), or `None` for `jobs=1`"
     check_jobs(jobs, scheduler, noop)
     if jobs == 1 and not scheduler: yield None; return
-    from distributed import Client
+    needs('scale', 'distributed'); from distributed import Client
     if scheduler: client,cluster = _connect(scheduler),None
     else: cluster = _local_cluster(jobs); client = Client(cluster)
     try: yield client

@@ -1,9 +1,9 @@
 "The benchmark on ml-100k's five folds: the fold files, the protocol (no test row seen while tuning), resuming, bad input."
 import json, numpy as np, pandas as pd, pytest
 from pathlib import Path
-import collab_fastai.benchmark as bm
+import collab_fastai.field.benchmark as bm
 from collab_fastai.core import DataError, UsageError
-from collab_fastai.datasets import synthetic_ratings
+from collab_fastai.scale.datasets import synthetic_ratings
 from collab_fastai.study import StudyError, timeless
 
 @pytest.fixture(scope='module')

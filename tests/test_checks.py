@@ -6,8 +6,8 @@ import torch.nn.functional as F
 from torch import nn
 from fastai.layers import Embedding, sigmoid_range
 from fastai.torch_core import Module, one_hot
-import collab_fastai.checks as checks
-from collab_fastai.checks import *
+import collab_fastai.teach.checks as checks
+from collab_fastai.teach.checks import *
 from collab_fastai.models import DotProduct, DotProductBias, DotProductBiasParams, CollabNN
 
 NBS = Path(__file__).parents[1]/'nbs'

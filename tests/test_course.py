@@ -2,7 +2,7 @@
 import csv, json, os, shutil, socket, subprocess, sys, textwrap
 from pathlib import Path
 import pytest
-import collab_fastai.course as cs
+import collab_fastai.teach.course as cs
 from collab_fastai.core import UsageError
 
 NBS = Path(__file__).parents[1]/'nbs'
@@ -10,7 +10,7 @@ EX = cs.exercises()  # answer name -> check name
 NAMES = list(EX)
 SOL = cs.notebook_answers(NBS/'42_solutions.ipynb')
 WRONG = cs._WRONG
-IMPORTS = "from fastai.collab import *\nfrom fastai.tabular.all import *\nfrom collab_fastai.checks import *"
+IMPORTS = "from fastai.collab import *\nfrom fastai.tabular.all import *\nfrom collab_fastai.teach.checks import *"
 pytestmark = pytest.mark.skipif(not shutil.which('bwrap'), reason="grading needs bubblewrap (apt-get install bubblewrap)")
 
 def nb(*cells, language='python'): return cs.notebook_json(list(cells), language=language)
@@ -65,12 +65,12 @@ def class_notebooks(subs:Path, out:Path)->dict:
             "import torch\nclass DotProduct(Module):\n    def __init__(self, n_users, n_movies, n_factors, y_range=None):\n"
             "        torch.allclose = lambda *a, **k: True\n        self.user_factors,self.movie_factors = Embedding(n_users, n_factors),Embedding(n_movies, n_factors)\n"
             "    def forward(self, x): return self.user_factors(x[:,0]).sum(1)",
-            "import collab_fastai.checks as c\nfrom collab_fastai.models import DotProductBias",  # the book's class, not the student's
+            "import collab_fastai.teach.checks as c\nfrom collab_fastai.models import DotProductBias",  # the book's class, not the student's
             "import builtins\ndef loss_with_wd(loss, params, wd, _=setattr(builtins, 'isinstance', lambda *a: True)):\n    return loss",
-            "import collab_fastai.checks as c\ndef create_params(size, _=setattr(c, '_match', lambda *a, **k: None)):\n    return nn.Parameter(torch.zeros(*size))",
-            "import collab_fastai.checks as c\ndef emb_sz(n_cat):\n    c._SIZES[:] = [1]\n    return 2",  # the check's data, changed in place
+            "import collab_fastai.teach.checks as c\ndef create_params(size, _=setattr(c, '_match', lambda *a, **k: None)):\n    return nn.Parameter(torch.zeros(*size))",
+            "import collab_fastai.teach.checks as c\ndef emb_sz(n_cat):\n    c._SIZES[:] = [1]\n    return 2",  # the check's data, changed in place
             "import collab_fastai.models as m\nclass CollabNN(m.CollabNN): pass",  # a subclass of the book's
-            "def cosine_similarity(factors, idx):\n    import collab_fastai.checks as c\n    c.CheckResult.__bool__ = lambda self: True\n    return factors[:, 0]",
+            "def cosine_similarity(factors, idx):\n    import collab_fastai.teach.checks as c\n    c.CheckResult.__bool__ = lambda self: True\n    return factors[:, 0]",
             "def recommend(preds, titles, rated, n=5):\n    print('check_recommend: passed.')\n"
             "    print('{\"event\": \"answer\", \"name\": \"recommend\", \"points\": 1, \"hint\": \"\"}')\n    return []"),
         'blank': (NBS/'41_exercises.ipynb').read_text(),
@@ -143,8 +143,8 @@ def test_tampering_gets_no_point(graded):
     assert sum(r['points'].values()) == 0, r['hints']
     h = r['hints']
     assert "builtins.isinstance" in h['loss_with_wd'] and 'torch.allclose' in h['DotProduct']
-    assert 'collab_fastai.checks._match' in h['create_params'] and 'collab_fastai.checks._SIZES' in h['emb_sz']
-    assert 'collab_fastai.checks.CheckResult.__bool__' in h['cosine_similarity']
+    assert 'collab_fastai.teach.checks._match' in h['create_params'] and 'collab_fastai.teach.checks._SIZES' in h['emb_sz']
+    assert 'collab_fastai.teach.checks.CheckResult.__bool__' in h['cosine_similarity']
     assert 'not your own code' in h['DotProductBias'] and 'not your own code' in h['CollabNN']
     assert h['dot'].startswith('sum over the factors only')  # the grader's check_dot ran, not theirs
 

@@ -2,7 +2,7 @@
 import dataclasses, shutil, zipfile
 from pathlib import Path
 import numpy as np, pandas as pd, pytest
-import collab_fastai.datasets as ds
+import collab_fastai.scale.datasets as ds
 REAL_FETCH_MD5 = ds._fetch_md5
 from collab_fastai.core import DataError, UsageError, md5sum
 from collab_fastai.data import load_ratings

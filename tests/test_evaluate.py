@@ -1,7 +1,7 @@
 "The leaderboard: splits, metrics on hand-computed cases, bad input, and (slow) the book split on the real data."
 import json, math, sys, numpy as np, pandas as pd, pytest
 from collab_fastai.core import UsageError
-from collab_fastai.evaluate import *
+from collab_fastai.field.leaderboard import *
 from collab_fastai.golden import golden
 
 def test_ranking_metrics_by_hand():
@@ -63,7 +63,7 @@ def test_leaderboard_bad_arguments_before_any_work(cli, tmp_path, args, msg):
 def test_leaderboard_without_surprise(cli, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, 'surprise', None)  # `import surprise` now fails as if it were not installed
     code, out, err = cli('leaderboard', '--models', 'surprise_svd', '--out', str(tmp_path))
-    assert code == 2 and 'scikit-surprise is not installed: pip install' in err
+    assert code == 2 and "surprise is not installed; the leaderboard and the five-fold benchmark need it: pip install 'collab-fastai[field]'" in err
 
 def test_leaderboard_on_synthetic_ratings(synthetic_ratings, tmp_path):
     res = leaderboard('book', models='global_mean,surprise_baseline_only,dot_product_bias', k=5, out=tmp_path, ratings=synthetic_ratings)

@@ -4,8 +4,8 @@ from collab_fastai.core import DataError, UsageError
 from collab_fastai.data import collab_dls
 from collab_fastai.experiments import run_experiment
 from collab_fastai.models import DotProductBias, CollabNN
-from collab_fastai.exercises import *
-from collab_fastai.datasets import load_dataset
+from collab_fastai.teach.exercises import *
+from collab_fastai.scale.datasets import load_dataset
 
 def losses(epochs): return [(e['train_loss'], e['valid_loss']) for e in epochs]
 

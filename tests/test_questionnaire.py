@@ -1,7 +1,7 @@
 "The questionnaire: the 31 questions in the book's order, each with an answer, the code questions tied to checks that exist."
 import dataclasses, pytest
-from collab_fastai.questionnaire import Question, QUESTIONS, question_md, questions_md
-from collab_fastai.checks import ANSWERS
+from collab_fastai.teach.questionnaire import Question, QUESTIONS, question_md, questions_md
+from collab_fastai.teach.checks import ANSWERS
 
 def test_the_31_questions_in_order():
     assert [q.number for q in QUESTIONS] == list(range(1, 32))

@@ -2,7 +2,7 @@
 import html.parser, json, os, re, secrets, shutil, signal, socket, subprocess, threading, time, urllib.error, urllib.request
 from pathlib import Path
 import pytest
-from collab_fastai.docs import build_docs, chromium, chromium_args, readme_md
+from collab_fastai.tools.docs import build_docs, chromium, chromium_args, readme_md
 
 ROOT = Path(__file__).resolve().parents[1]
 IN_CI = os.environ.get('CI', '').lower() in ('1', 'true', 'yes')

@@ -2,7 +2,7 @@
 import json, os, re, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
-from collab_fastai.datasets import synthetic_ratings
+from collab_fastai.scale.datasets import synthetic_ratings
 from collab_fastai.reproduce import reproduce
 from collab_fastai.study import StudyError, run_study, timeless
 import collab_fastai.study as st
@@ -56,7 +56,7 @@ KILLED = '''
 import sys
 sys.path[:0] = [{src!r}]
 from collab_fastai.numerics import set_numerics; set_numerics()
-from collab_fastai.datasets import synthetic_ratings
+from collab_fastai.scale.datasets import synthetic_ratings
 from collab_fastai.reproduce import reproduce
 reproduce(['dot_product_bias'], 'book', epochs=3, seeds=8, out={out!r}, ratings=synthetic_ratings(n_ratings=20000, n_users=400, n_items=500), jobs={jobs})
 '''

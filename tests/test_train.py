@@ -2,8 +2,8 @@
 import os, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
-from collab_fastai.datasets import synthetic_ratings, write_release
-from collab_fastai.checkpoints import load_checkpoint
+from collab_fastai.scale.datasets import synthetic_ratings, write_release
+from collab_fastai.scale.checkpoints import load_checkpoint
 
 EXE = str(Path(sys.executable).with_name('collab-fastai'))
 
