@@ -8,7 +8,7 @@ LAB_PORT ?= 8888
 LAB_TOKEN ?=
 
 .PHONY: install install-notebooks lab docs readme check-readme reproduce test test-fast test-all test-portability test-portability-quick \
-        ci-times qemu export check-export bench benchmark golden clean
+        ci-times qemu test-wheel test-versions export check-export bench benchmark golden clean
 
 install: $(STAMP)
 
@@ -89,8 +89,8 @@ test: $(NBSTAMP) check-export check-readme
 	$(BIN)/pytest
 	$(BIN)/nbdev-test $(NBTEST_FLAGS)
 
-# Every check there is: the tests, the full proof on emulated CPUs, and the site with every notebook run (slow cells too).
-test-all: test test-portability docs
+# Every check there is: the tests, the full proof on emulated CPUs, the wheel, other versions, and the site with every notebook run (slow cells too).
+test-all: test test-portability test-wheel test-versions docs
 
 # The same bits on other CPUs: short runs of the eight experiments on this machine and under emulated Intel and AMD
 # CPUs (Debian's qemu-user, installed here if missing), at 1 and 2 threads, each checked bit for bit (09_portability).
@@ -111,9 +111,19 @@ test-portability-quick: install qemu
 ci-times: install
 	$(BIN)/collab-fastai ci-times
 
+# The package outside the checkout (94_package): the sdist and the wheel built and checked (twine), the wheel installed alone
+# into a new environment in wheel-check/, the chapter's commands run away from the checkout, then with [all]. In CI.
+test-wheel: install
+	$(BIN)/collab-fastai wheel --out wheel-check
+
+# The whole chapter under the oldest and the newest releases that pyproject.toml allows, in environments made by uv
+# (94_package): verdicts against the book, bits against the reference numbers. Several GB and about 10 minutes: not in CI.
+test-versions: install
+	$(BIN)/collab-fastai versions --out versions
+
 # Quick loop while editing: no training on the real data.
 test-fast: install
 	$(BIN)/pytest -m 'not slow'
 
 clean:
-	rm -rf $(VENV) reproduction reproduction-golden leaderboard benchmark portability bench.json bench-grade _docs .pytest_cache ci-times
+	rm -rf $(VENV) reproduction reproduction-golden leaderboard benchmark portability bench.json bench-grade _docs .pytest_cache ci-times wheel-check versions

@@ -27,11 +27,12 @@ def numerics_arg(args:list)->str:
 # %% ../nbs/92_cli.ipynb #70d067c2
 def _commands()->dict:
     "The commands by name (importing them loads fastai and torch)"
-    from collab_fastai import commands as c, ci
+    from collab_fastai import commands as c
+    from collab_fastai.tools import ci, package
     return {**dict(sizes=c.sizes, reproduce=c.reproduce, train=c.train, similar=c.similar, recommend=c.recommend,
                    biases=c.biases, pca=c.pca, check=c.check, diff=c.diff, leaderboard=c.leaderboard, benchmark=c.benchmark, bench=c.bench,
                    datasets=c.datasets, docs=c.docs, portability=c.portability, assignment=c.assignment, grade=c.grade),
-            'ci-times': ci.ci_times}
+            'ci-times': ci.ci_times, 'wheel': package.wheel, 'versions': package.versions}
 
 def _usage()->str:
     cmds = _commands()

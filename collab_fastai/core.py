@@ -77,9 +77,9 @@ def environment(
     data:dict|None=None, # data checksums to record (file name -> md5)
 )->dict:
     "Versions, the CPU (as `/proc/cpuinfo` names it and as `CPUID` shows it), kernels, threads, numerics and data checksums"
-    import fastai, numpy as np, pandas as pd, torch
+    import fastai, numpy as np, pandas as pd, torch, collab_fastai
     config = torch.__config__.show()
-    env = dict(python=platform.python_version(), fastai=fastai.__version__, torch=torch.__version__, pandas=pd.__version__,
+    env = dict(collab_fastai=collab_fastai.__version__, python=platform.python_version(), fastai=fastai.__version__, torch=torch.__version__, pandas=pd.__version__,
                numpy=np.__version__, platform=platform.platform(), processor=platform.machine(), cpu_model=cpu_model(),
                cpu=cpu_id(),  # what CPUID shows this process, which is what MKL, oneDNN and ATen dispatch on
                cpu_count=os.cpu_count(), torch_threads=torch.get_num_threads(),

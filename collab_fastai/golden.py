@@ -100,6 +100,8 @@ def golden_check(results:dict, reference:dict|None=None)->dict:
     why = [f"{k} {st.get(k)} (the reference: {v})" for k,v in GOLDEN_SETTINGS.items() if st.get(k) != v]
     ours,theirs = results.get('environment', {}).get('data_checksums'),ref.get('environment', {}).get('data_checksums')
     if ours != theirs: why.append("other data than the genuine MovieLens 100k")
+    mine,made_by = results.get('environment', {}).get('collab_fastai'),ref.get('environment', {}).get('collab_fastai')
+    if made_by and mine and made_by != mine: why.append(f"they were recorded by collab_fastai {made_by} and this is {mine}: judged against the book only")
     if not why and not _shared(results, ref): why.append("no experiment in common")
     if why: return dict(status='not compared', text=f"not compared with the reference numbers: {'; '.join(why)}")
     d = diff_results(results, ref)

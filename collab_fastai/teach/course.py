@@ -393,7 +393,7 @@ def submissions(
 def grader_version()->str:
     "A hash of this package's version and the code of the checks and the grader"
     h = hashlib.sha256(collab_fastai.__version__.encode())
-    for f in ('checks.py', 'course.py'): h.update((Path(collab_fastai.__file__).parent/f).read_bytes())
+    for f in ('teach/checks.py', 'teach/course.py'): h.update((Path(collab_fastai.__file__).parent/f).read_bytes())
     return h.hexdigest()[:16]
 
 def _key(raw:bytes, timeout:float, memory_mb:int)->str:
