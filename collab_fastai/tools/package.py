@@ -264,8 +264,8 @@ def versions_check(
             exps = rr['profiles']['book']['experiments']
             e.update(passed=rr.get('passed'), judged=f"{sum(x['passed'] is True for x in exps.values())} of {len(exps)} experiments pass",
                      golden=rr.get('golden', {}).get('status'), diff=diff_text(diff_results(rr, golden()), s, 'the reference numbers'))
-        else: e.update(passed=None, error=r['out'][-1500:])
-        say(f"{s}: {e.get('judged', 'no results')}; reference numbers: {e.get('golden')}")
+        else: e.update(passed=None, judged='no results: ' + (r['out'].strip().splitlines() or ['?'])[-1][:300], error=r['out'][-1500:])
+        say(f"{s}: {e['judged']}; reference numbers: {e.get('golden')}")
         res[s] = e
     write_atomic(out/'versions.json', json.dumps(res, indent=1)+'\n')
     return res

@@ -115,6 +115,7 @@ def check_jobs(jobs:int, scheduler:str|None=None, say:Callable=print)->int:
     "`jobs`, checked: at least 1, not with a scheduler; one line when it oversubscribes this machine's CPUs"
     if jobs < 1: raise UsageError(f"--jobs must be at least 1, not {jobs}")
     if scheduler and jobs != 1: raise UsageError("give --jobs N for this machine or --scheduler ADDRESS for a Dask cluster, not both")
+    if jobs > 1 or scheduler: needs('scale', 'distributed')  # Dask's, before any work
     n = os.cpu_count() or 1
     if jobs > n: say(f"--jobs {jobs} is more than this machine's {n} CPUs: the runs will slow each other")
     return jobs
@@ -134,7 +135,7 @@ def _record_problem(rec:dict, vers:dict, numerics:str)->str|None:
 
 def _connect(scheduler:str, timeout:float=10):
     "A Dask `Client` of the scheduler at `scheduler` with at least one worker, or `UsageError` in one line"
-    needs('scale', 'distributed'); from distributed import Client
+    from distributed import Client
     try: client = Client(scheduler, timeout=timeout)
     except (OSError, TimeoutError, ValueError) as e:
         raise UsageError(f"cannot reach the Dask scheduler at {scheduler} ({type(e).__name__}): start one with `dask scheduler`, "
@@ -148,7 +149,7 @@ def _connect(scheduler:str, timeout:float=10):
 
 def _local_cluster(jobs:int):
     "A Dask cluster of `jobs` worker processes of one thread each on this machine, quiet, with no dashboard"
-    needs('scale', 'distributed'); import dask, logging
+    import dask, logging
     from distributed import LocalCluster
     with dask.config.set({'distributed.scheduler.allowed-failures': ALLOWED_FAILURES}):
         return LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
@@ -159,7 +160,7 @@ def study_client(jobs:int=1, scheduler:str|None=None):
     "A Dask `Client` for several `run_study` calls in a row (the workers stay up between them), or `None` for `jobs=1`"
     check_jobs(jobs, scheduler, noop)
     if jobs == 1 and not scheduler: yield None; return
-    needs('scale', 'distributed'); from distributed import Client
+    from distributed import Client
     if scheduler: client,cluster = _connect(scheduler),None
     else: cluster = _local_cluster(jobs); client = Client(cluster)
     try: yield client

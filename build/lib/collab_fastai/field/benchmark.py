@@ -377,6 +377,7 @@ def check_benchmark_args(folds, models, trials:int, seeds:int, jobs:int, schedul
     check_jobs(jobs, scheduler, noop)
     for n in list(names): names += [m for m in BENCH_MODELS[n].members if m not in names]
     if any('surprise' in n for n in names): _surprise()  # every Surprise row, plain, tuned or blended in, is named so
+    if any(BENCH_MODELS[n].space for n in names): needs('field', 'optuna')  # the tuned rows
     return folds,list(dict.fromkeys(names))
 
 # %% ../../nbs/21_benchmark.ipynb #bm000035

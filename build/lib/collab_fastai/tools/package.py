@@ -14,8 +14,8 @@ from ..core import UsageError, out_folder, write_atomic
 
 # %% auto #0
 __all__ = ['GPL3_COMPATIBLE', 'WHEEL_EXERCISE', 'VERSION_SETS', 'dist_closure', 'licence_of', 'compatible', 'licences',
-           'site_size', 'project_root', 'build_dists', 'check_dists', 'wheel_check', 'wheel', 'uv', 'version_env',
-           'versions_check', 'versions', 'wheel_md', 'versions_md']
+           'site_size', 'project_root', 'build_dists', 'check_dists', 'wheel_check', 'wheel', 'uv', 'find_python',
+           'version_env', 'versions_check', 'versions', 'wheel_md', 'versions_md']
 
 # %% ../../nbs/94_package.ipynb #pk000007
 def dist_closure(name:str='collab-fastai', extras:tuple=())->dict:
@@ -202,9 +202,10 @@ def wheel(
 
 # %% ../../nbs/94_package.ipynb #pk000019
 VERSION_SETS = dict(
-    oldest=dict(args=['--resolution', 'lowest-direct'], overrides=['torch==2.13.0+cpu', 'torchvision==0.28.0'],
-                note="the lowest release of each direct dependency that pyproject.toml allows (torch's CPU build, on this machine's disk)"),
-    newest=dict(args=[], overrides=[], note="the newest release of each dependency that the registry serves (torch's is a CUDA build)"))
+    oldest=dict(python='3.10', args=['--resolution', 'lowest-direct'],
+                note="the oldest Python and the lowest release of each direct dependency that pyproject.toml allows"),
+    newest=dict(python='3.13', args=[],
+                note="the newest Python here and the newest release of each dependency that the registry serves (torch's is a CUDA build)"))
 _LIBS = ('torch', 'fastai', 'fastcore', 'pandas', 'numpy', 'matplotlib')
 
 def uv()->str:
@@ -212,6 +213,13 @@ def uv()->str:
     u = shutil.which('uv', path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     if not u: raise UsageError("uv is not installed: pip install uv (make install installs it)")
     return u
+
+def find_python(version:str)->str:
+    "An interpreter of Python `version` ('3.10'): pyenv's, else one on the PATH, or `UsageError`"
+    root = Path(os.environ.get('PYENV_ROOT', Path.home()/'.pyenv'))
+    found = sorted(root.glob(f"versions/{version}.*/bin/python{version}")) or ([Path(shutil.which(f'python{version}'))] if shutil.which(f'python{version}') else [])
+    if not found: raise UsageError(f"no Python {version} here: install it (pyenv install {version}) or choose another version set")
+    return str(found[-1])
 
 def version_env(
     name:str, # a key of `VERSION_SETS`
@@ -222,20 +230,13 @@ def version_env(
     if name not in VERSION_SETS: raise UsageError(f"unknown version set {name!r}: choose from {', '.join(VERSION_SETS)}")
     vs, dest, root = VERSION_SETS[name], Path(dest), Path(root or project_root())
     shutil.rmtree(dest, ignore_errors=True)
-    base = getattr(sys, '_base_executable', sys.executable)
-    for cmd in ([uv(), 'venv', '-q', '--python', base, dest],
-                [uv(), 'pip', 'install', '-q', '--python', dest/'bin'/'python', '--find-links', '/opt/wheels', *vs['args'],
-                 *(['--override', _overrides(dest, vs['overrides'])] if vs['overrides'] else []), root]):
+    for cmd in ([uv(), 'venv', '-q', '--python', find_python(vs['python']), dest],
+                [uv(), 'pip', 'install', '-q', '--python', dest/'bin'/'python', *vs['args'], root]):
         r = _run(cmd)
         if r['code']: raise UsageError(f"{name}: {' '.join(map(str, cmd[:3]))} failed: {r['out'][-800:]}")
-    got = subprocess.run([dest/'bin'/'python', '-c', f"import json, importlib.metadata as m; print(json.dumps({{p: m.version(p) for p in {_LIBS!r}}}))"],
+    got = subprocess.run([dest/'bin'/'python', '-c', f"import json, platform, importlib.metadata as m; print(json.dumps(dict(python=platform.python_version(), **{{p: m.version(p) for p in {_LIBS!r}}})))"],
                          capture_output=True, text=True, check=True).stdout
     return dict(python=str(dest/'bin'/'python'), versions=json.loads(got), size=site_size(dest/'bin'/'python'))
-
-def _overrides(dest:Path, pins:list)->Path:
-    f = dest.parent/f"{dest.name}-overrides.txt"
-    f.write_text('\n'.join(pins)+'\n')
-    return f
 
 # %% ../../nbs/94_package.ipynb #pk000020
 def versions_check(
@@ -263,8 +264,8 @@ def versions_check(
             exps = rr['profiles']['book']['experiments']
             e.update(passed=rr.get('passed'), judged=f"{sum(x['passed'] is True for x in exps.values())} of {len(exps)} experiments pass",
                      golden=rr.get('golden', {}).get('status'), diff=diff_text(diff_results(rr, golden()), s, 'the reference numbers'))
-        else: e.update(passed=None, error=r['out'][-1500:])
-        say(f"{s}: {e.get('judged', 'no results')}; reference numbers: {e.get('golden')}")
+        else: e.update(passed=None, judged='no results: ' + (r['out'].strip().splitlines() or ['?'])[-1][:300], error=r['out'][-1500:])
+        say(f"{s}: {e['judged']}; reference numbers: {e.get('golden')}")
         res[s] = e
     write_atomic(out/'versions.json', json.dumps(res, indent=1)+'\n')
     return res
@@ -294,7 +295,8 @@ def wheel_md(res:dict)->str:
 
 def versions_md(res:dict)->str:
     "The versions check in Markdown: one row per version set"
-    L = ["| set | " + ' | '.join(_LIBS) + " | against the book | against the reference numbers |", "|---" * (len(_LIBS)+3) + "|"]
+    libs = ('python',) + _LIBS
+    L = ["| set | " + ' | '.join(libs) + " | against the book | against the reference numbers |", "|---" * (len(libs)+3) + "|"]
     for s,e in res.items():
-        L.append(f"| {s} | " + ' | '.join(e['versions'].get(p, '') for p in _LIBS) + f" | {e.get('judged', 'no results')} | {e.get('golden')} |")
+        L.append(f"| {s} | " + ' | '.join(e['versions'].get(p, '') for p in libs) + f" | {e.get('judged', 'no results')} | {e.get('golden')} |")
     return '\n'.join(L)
