@@ -18,7 +18,7 @@ from ..models import DotProductBias, DotProductBiasParams
 # %% auto #0
 __all__ = ['FOLD_WD', 'MIN_RATING', 'MAX_RATING', 'MAX_RATINGS', 'MAX_TITLE', 'MAX_FILE', 'dot_parts', 'fold_in', 'title_key',
            'title_year', 'RatingError', 'check_rating', 'Recommender', 'parse_ratings', 'read_ratings', 'ask_ratings',
-           'held_out_users', 'cold_start', 'fold_in_film']
+           'chapter_model', 'held_out_users', 'cold_start', 'fold_in_film']
 
 # %% ../../nbs/46_recommend.ipynb #rc000008
 FOLD_WD = 10.  # weight of the pull towards the mean user, chosen on held-out tuning users (below)
@@ -156,7 +156,7 @@ class Recommender:
             score,note = pred.clone(),f"from your {len(rated)} rating{'s'[:len(rated)>1]}"
         else: score,note = self.item_bias.clone(),"no ratings yet: the films with the highest learned bias (what the model thinks most people like), the same for everyone"
         score[seen] = -float('inf')
-        top = score.argsort(descending=True, stable=True)[:n]
+        top = score.argsort(descending=True, stable=True)[:min(n, len(score)-len(seen))]  # never a rated film, nor '#na#'
         liked = [t for t,r in rated.items() if r >= 3.5] or list(rated)
         because = []
         if liked:
@@ -197,9 +197,9 @@ def read_ratings(fname:str|Path)->list:
     return parse_ratings(text, str(p))
 
 # %% ../../nbs/46_recommend.ipynb #rc000024
-def ask_ratings(rec:Recommender, ask=input, say=print)->list:
-    "Ask for titles and ratings with `ask` until an empty title; each problem said with `say` and asked again"
-    pairs = []
+def ask_ratings(rec:Recommender, ask=None, say=print)->list:
+    "Ask for titles and ratings with `ask` (default: `input`) until an empty title; each problem said with `say` and asked again"
+    ask,pairs = ask or input,[]
     say("Rate a few films (an empty title ends). Titles are matched forgivingly: 'star wars' finds Star Wars (1977).")
     while len(pairs) < MAX_RATINGS:
         try: text = ask('title: ').strip()
@@ -213,6 +213,26 @@ def ask_ratings(rec:Recommender, ask=input, say=print)->list:
             except EOFError: return pairs
         pairs.append((title, r))
     return pairs
+
+# %% ../../nbs/46_recommend.ipynb #rc000043
+def chapter_model(ratings:pd.DataFrame|None, model:str|Path|None=None, say=print)->Learner:
+    "The `Learner` saved in `model`, or the chapter's `collab_learner` trained on `ratings` (book profile, seed 1)"
+    from collab_fastai.interpret import load_model, ModelFileError
+    from collab_fastai.experiments import run_experiment
+    if model is not None:
+        try: learn = load_model(model)
+        except ModelFileError as e:
+            if 'not a readable' not in str(e): raise
+            raise ModelFileError(f"{e}. A model saved by another version of collab_fastai or fastai cannot be read by this one: "
+                                 f"train it again with this version (collab-fastai train --experiment collab_learner --save {model}), "
+                                 f"or leave out --model to train the chapter's model on start") from None
+        dot_parts(learn)  # a model a person can be folded into, or the error that says which to train
+        return learn
+    if ratings is None: raise UsageError("no model and no data: give --model FILE, or the data to train the chapter's model")
+    say("training the chapter's collab_learner (book profile, seed 1, 5 epochs; about 15 s on 2 cores) ...")
+    run = run_experiment('collab_learner', ratings, 'book', seed=1, reuse=True, bar=False,
+                         echo=lambda e: say(f"  epoch {e['epoch']+1}/5: valid_loss {e['valid_loss']:.4f}"))
+    return run.learn
 
 # %% ../../nbs/46_recommend.ipynb #rc000027
 def held_out_users(ratings:pd.DataFrame, n:int=100, min_ratings:int=40, seed:int=1)->list:
