@@ -335,6 +335,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                     'collab_fastai.docs._nb_path': ('docs.html#_nb_path', 'collab_fastai/docs.py'),
                                     'collab_fastai.docs._need_docs_extra': ('docs.html#_need_docs_extra', 'collab_fastai/docs.py'),
                                     'collab_fastai.docs._page': ('docs.html#_page', 'collab_fastai/docs.py'),
+                                    'collab_fastai.docs._plotly_js': ('docs.html#_plotly_js', 'collab_fastai/docs.py'),
                                     'collab_fastai.docs._source': ('docs.html#_source', 'collab_fastai/docs.py'),
                                     'collab_fastai.docs.build_docs': ('docs.html#build_docs', 'collab_fastai/docs.py'),
                                     'collab_fastai.docs.chromium': ('docs.html#chromium', 'collab_fastai/docs.py'),
