@@ -98,8 +98,8 @@ class Recommender:
         self.prior = torch.cat([p['user_factors'][1:].mean(0), p['user_bias'][1:].mean()[None]])
         self.unit = F.normalize(self.item_factors, dim=1)
         self.index = {t:i for i,t in enumerate(self.titles) if i}
-        self.keys = {}
-        for i,t in enumerate(self.titles[1:], 1): self.keys.setdefault(title_key(t), []).append(i)
+        self.keys,self.key_of = {},[title_key(t) for t in self.titles]
+        for i,t in enumerate(self.titles[1:], 1): self.keys.setdefault(self.key_of[i], []).append(i)
 
     def match(self, text:str)->str:
         "The model's title that `text` names, or `RatingError` with the closest ones"
@@ -120,9 +120,9 @@ class Recommender:
         k = title_key(q)[:MAX_TITLE]
         if not k: return []
         words = k.split()
-        hits = [t for key,idx in self.keys.items() if all(w in key for w in words) for t in (self.titles[i] for i in idx)]
-        hits.sort(key=lambda t: (not title_key(t).startswith(k), title_key(t), t))
-        if hits: return hits[:n]
+        hits = [i for key,idx in self.keys.items() if all(w in key for w in words) for i in idx]
+        hits.sort(key=lambda i: (not self.key_of[i].startswith(k), self.key_of[i], self.titles[i]))
+        if hits: return [self.titles[i] for i in hits[:n]]
         return [self.titles[self.keys[c][0]] for c in difflib.get_close_matches(k, list(self.keys), n=n, cutoff=0.6)]
 
     def clean(self, pairs)->dict:
