@@ -7,7 +7,7 @@ NBSTAMP := $(VENV)/.notebooks-stamp
 LAB_PORT ?= 8888
 LAB_TOKEN ?=
 
-.PHONY: install install-notebooks lab docs readme check-readme reproduce test test-fast test-all test-portability test-portability-quick \
+.PHONY: install install-notebooks lab app docs readme check-readme reproduce test test-fast test-all test-portability test-portability-quick \
         ci-times qemu test-wheel test-versions export check-export bench benchmark golden clean
 
 install: $(STAMP)
@@ -35,6 +35,13 @@ lab: $(NBSTAMP)
 	$(BIN)/jupyter lab --notebook-dir=nbs --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) --ServerApp.port_retries=0 \
 	  --no-browser $(if $(LAB_TOKEN),--IdentityProvider.token=$(LAB_TOKEN)) $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# The page for a class (47_app): rate films, get the chapter's recommendations with reasons, the film map; on this machine only
+# (http://127.0.0.1:$(APP_PORT)/), the chapter's collab_learner trained on start unless APP_MODEL=FILE (saved by `collab-fastai train`).
+APP_PORT ?= 8000
+APP_MODEL ?=
+app: $(NBSTAMP)
+	$(BIN)/collab-fastai app --port $(APP_PORT) $(if $(APP_MODEL),--model $(APP_MODEL))
+
 # Every notebook run (slow cells too) and rendered by MkDocs (Material, mkdocs-jupyter) into a static site in _docs/:
 # sections, a table of contents per page, a search that works from a folder; and a screenshot of the chapter's page.
 # Two notebooks at a time, each on one thread (90_docs): DOCS_JOBS=1 runs them one after another.
@@ -61,10 +68,12 @@ golden: install
 	$(BIN)/python -c "from collab_fastai.golden import write_golden; print(write_golden('reproduction-golden/results.json'))"
 
 # Seconds per epoch (stock loader, fast loader, plain PyTorch) and the full chapter's wall time, into bench.json; then
-# a made-up class of 300 notebooks (right, wrong and hostile) graded at --jobs 1 and 2 (45_course), into bench-grade/.
+# a made-up class of 300 notebooks (right, wrong and hostile) graded at --jobs 1 and 2 (45_course), into bench-grade/; the page of
+# `make app` under 30 people at once, each rating 10 films (47_app): response times (p50, p95, max) into bench-app.json.
 bench: install-notebooks
 	$(BIN)/collab-fastai bench --out bench.json
 	$(BIN)/collab-fastai grade --bench 300 --out bench-grade
+	$(BIN)/collab-fastai app --bench --sessions 30 --out bench-app.json
 
 # MovieLens 100k's own five folds u1..u5 beside the published results (21_benchmark): every row, the tuned ones with 30
 # trials per fold, two runs at a time; into benchmark/. Hours on 2 cores; interrupted, the same command goes on.
@@ -126,4 +135,4 @@ test-fast: install
 	$(BIN)/pytest -m 'not slow'
 
 clean:
-	rm -rf $(VENV) reproduction reproduction-golden leaderboard benchmark portability bench.json bench-grade _docs .pytest_cache ci-times wheel-check versions
+	rm -rf $(VENV) reproduction reproduction-golden leaderboard benchmark portability bench.json bench-grade bench-app.json tmp/out _docs .pytest_cache ci-times wheel-check versions

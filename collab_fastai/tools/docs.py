@@ -196,6 +196,13 @@ def _page(nb, stems):
         if c.cell_type == 'markdown': c.source = commonmark(page_links(_attached(c), stems))
     return nb
 
+def _plotly_js()->Path|None:
+    "Plotly's `plotly.min.js`, shipped in its package, when the teach extra is installed"
+    try: import plotly
+    except ImportError: return None
+    js = Path(plotly.__file__).parent/'package_data'/'plotly.min.js'
+    return js if js.is_file() else None
+
 def build_docs(
     out:str|Path='_docs', # the site's folder
     only:list|None=None, # notebook stems to build (default: all of nbs/)
@@ -233,6 +240,7 @@ def build_docs(
             for f in futs: f.cancel()
             raise
         (tmp/'docs/assets/iframe-worker.js').write_text(FILE_WORKER)
+        if (js := _plotly_js()): shutil.copy(js, tmp/'docs/assets/plotly.min.js')  # the interactive figures' Plotly, from the folder (47_app)
         (tmp/'mkdocs.yml').write_text(yaml.safe_dump(mkdocs_config(pages, tmp/'site'), sort_keys=False))
         res = subprocess.run([sys.executable, '-m', 'mkdocs', 'build', '--strict', '-f', str(tmp/'mkdocs.yml')], capture_output=True,
                              text=True, env={**os.environ, 'NO_MKDOCS_2_WARNING': '1'})
