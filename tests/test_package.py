@@ -41,6 +41,7 @@ def test_the_chapter_and_the_exercises_import_and_run_without_the_parts_librarie
     (['leaderboard', '--models', 'surprise_svd'], 'field'),
     (['benchmark', '--folds', 'u1', '--models', 'tuned_surprise_svd', '--trials', '1'], 'field'),
     (['reproduce', '--experiments', 'dot_product', '--jobs', '2'], 'scale'),
+    (['app', '--bench'], 'teach'),
 ])
 def test_a_command_whose_extra_is_missing_names_the_pip_install_in_one_line(tmp_path, args, extra):
     r = run_without_parts("from collab_fastai.cli import main\nsys.argv = ['collab-fastai', *sys.argv[1:]]\nsys.exit(main())", *args, '--out', str(tmp_path/'out'))
