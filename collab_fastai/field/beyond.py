@@ -17,8 +17,8 @@ from ..core import UsageError
 from ..data import collab_dls
 
 # %% auto #0
-__all__ = ['KNN_ITEM', 'BEYOND_MODELS', 'BEYOND_LADDER', 'QUICK', 'implicit_sets', 'myfm_blocks', 'myfm_fit_predict',
-           'DotProductBiasPlus', 'OrdinalLoss', 'plus_fit_predict']
+__all__ = ['KNN_ITEM', 'BEYOND_MODELS', 'BEYOND_LADDER', 'QUICK', 'MYFM_PUBLISHED', 'implicit_sets', 'myfm_blocks',
+           'myfm_fit_predict', 'DotProductBiasPlus', 'OrdinalLoss', 'plus_fit_predict', 'rerun_gaps']
 
 # %% ../../nbs/23_beyond.ipynb #by000004
 from ..benchmark import BenchModel, BENCH_MODELS, LADDER, _frame, _preds, surprise_fit_predict, improvement_steps
@@ -190,3 +190,15 @@ BEYOND_MODELS['blend_beyond_tuned'] = BenchModel('blend_beyond_tuned', 'blend', 
 # %% ../../nbs/23_beyond.ipynb #by000017
 QUICK = dict(folds='u1', seeds=1, trials=8, models='global_mean,collab_learner,surprise_svd,myfm,surprise_knn_item,fastai_svdpp,fastai_ordinal,'
              'fastai_svdpp_ordinal,tuned_collab_learner,blend_beyond_tuned')  # `collab-fastai benchmark --quick`: u1 only, seed 1, 8 trials
+
+# %% ../../nbs/23_beyond.ipynb #by000019
+MYFM_PUBLISHED = dict(myfm=0.8833, myfm_ordinal=0.8808)  # u1 RMSE that myFM's ML-100K example notebook reports (regression, ordered probit), as issue 29 quotes it
+
+def rerun_gaps(res:dict)->pd.DataFrame:
+    "The reruns of myFM in `res` beside the figures myFM's example reports on u1: our u1 RMSE (mean over seeds), its seed band, the gap"
+    have = {r['model']: r for r in res['rows'] if 'u1' in r}
+    df = pd.DataFrame([dict(model=n, published=p, u1_rmse=have[n]['u1']['seed_mean'], band_lo=have[n]['u1']['band'][0], band_hi=have[n]['u1']['band'][1],
+                            folds_mean=have[n]['rmse']['mean'], folds_sd=have[n]['rmse']['sd']) for n,p in MYFM_PUBLISHED.items() if n in have],
+                      columns=['model', 'published', 'u1_rmse', 'band_lo', 'band_hi', 'folds_mean', 'folds_sd'])
+    df['gap'] = df['u1_rmse'] - df['published']
+    return df
