@@ -509,6 +509,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                                                                                         'collab_fastai/field/beyond.py'),
                                             'collab_fastai.field.beyond.DotProductBiasPlus.forward': ( 'beyond.html#dotproductbiasplus.forward',
                                                                                                        'collab_fastai/field/beyond.py'),
+                                            'collab_fastai.field.beyond.DotProductBiasPlus.implicit_sum': ( 'beyond.html#dotproductbiasplus.implicit_sum',
+                                                                                                            'collab_fastai/field/beyond.py'),
                                             'collab_fastai.field.beyond.OrdinalLoss': ( 'beyond.html#ordinalloss',
                                                                                         'collab_fastai/field/beyond.py'),
                                             'collab_fastai.field.beyond.OrdinalLoss.__init__': ( 'beyond.html#ordinalloss.__init__',

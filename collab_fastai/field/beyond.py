@@ -107,17 +107,26 @@ class DotProductBiasPlus(Module):
         self.user_factors,self.user_bias = Embedding(n_users, n_factors),Embedding(n_users, 1)
         self.movie_factors,self.movie_bias = Embedding(n_movies, n_factors),Embedding(n_movies, 1)
         self.y_range,self.levels = y_range,levels
-        if implicit is not None:
+        self.implicit = implicit is not None
+        if self.implicit:  # N(u) of `implicit_sets` (a scipy CSR matrix, users by films), kept as CSR buffers
+            implicit = implicit.tocsr()
             self.implicit_factors = Embedding(n_movies, n_factors)
-            self.register_buffer('implicit', implicit.coalesce(), persistent=False)
-        else: self.implicit = None
+            for n,a,t in (('imp_ptr', implicit.indptr, torch.long), ('imp_idx', implicit.indices, torch.long), ('imp_w', implicit.data, torch.float32)):
+                self.register_buffer(n, torch.as_tensor(np.asarray(a), dtype=t), persistent=False)
         if levels is not None:  # cut points of the cumulative logit, kept increasing
             self.cut0,self.gaps = nn.Parameter(torch.tensor([-2.])),nn.Parameter(torch.zeros(len(levels)-2))
+
+    def implicit_sum(self, u):
+        "For each user of `u`, the normalised sum of the implicit factors of the films they rated (one bag each, `F.embedding_bag`)"
+        start,n = self.imp_ptr[u],self.imp_ptr[u+1]-self.imp_ptr[u]
+        offsets = torch.cumsum(n, 0) - n
+        pos = torch.arange(int(n.sum()), device=u.device) - torch.repeat_interleave(offsets - start, n)
+        return F.embedding_bag(self.imp_idx[pos], self.implicit_factors.weight, offsets, mode='sum', per_sample_weights=self.imp_w[pos])
 
     def forward(self, x):
         u,m = x[:,0],x[:,1]
         users = self.user_factors(u)
-        if self.implicit is not None: users = users + torch.sparse.mm(self.implicit, self.implicit_factors.weight)[u]
+        if self.implicit: users = users + self.implicit_sum(u)
         res = (users*self.movie_factors(m)).sum(1) + self.user_bias(u)[:,0] + self.movie_bias(m)[:,0]
         if self.levels is None: return sigmoid_range(res, *self.y_range)[:,None]
         cuts = torch.cat([self.cut0, self.cut0 + torch.cumsum(F.softplus(self.gaps)+0.1, 0)])
@@ -143,9 +152,7 @@ def plus_fit_predict(data, fit, score, params, seed, echo=None)->np.ndarray:
     N = None
     if p['implicit']:
         d = df.iloc[tr]
-        s = implicit_sets(uv.map_objs(d['user']), mv.map_objs(d['movie']), len(uv), len(mv)).tocoo()
-        N = torch.sparse_coo_tensor(torch.as_tensor(np.stack([s.row, s.col]), dtype=torch.long), torch.as_tensor(s.data, dtype=torch.float32), s.shape,
-                                    check_invariants=True)
+        N = implicit_sets(uv.map_objs(d['user']), mv.map_objs(d['movie']), len(uv), len(mv))
     levels = np.sort(df['rating'].iloc[tr].unique()).astype(np.float32) if p['ordinal'] else None
     set_seed(seed, reproducible=True)
     model = DotProductBiasPlus(len(uv), len(mv), p['n_factors'], N, levels)
