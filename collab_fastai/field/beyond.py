@@ -190,7 +190,7 @@ BEYOND_MODELS = {m.name: m for m in [
 
 BEYOND_LADDER = [('the book', 'collab_learner'), ('implicit feedback (SVD++)', 'fastai_svdpp'), ('an ordinal head', 'fastai_ordinal'),
                  ('implicit feedback and an ordinal head', 'fastai_svdpp_ordinal'), ('a blend of these', 'blend_beyond_fastai'),
-                 ('a blend with the reruns', 'blend_beyond')]
+                 ('a blend with the reruns', 'blend_beyond'), ('a blend with the reruns and the tuned collab_learner', 'blend_beyond_tuned')]
 BEYOND_MODELS['blend_beyond_tuned'] = BenchModel('blend_beyond_tuned', 'blend', None, "blend_beyond's rows and the tuned collab_learner (its validation "
     "predictions with the settings tuned on that same split), weights fit on the validation split", members=(*BEYOND_MODELS['blend_beyond'].members, 'tuned_collab_learner'), stack=True)
 
