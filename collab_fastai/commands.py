@@ -361,10 +361,14 @@ def benchmark(
     jobs:int=1, # runs at a time on this machine, one thread each, with the same bits as one after another (34_study)
     scheduler:str=None, # a Dask scheduler (tcp://HOST:PORT) to send the runs to instead: see 34_study
     fresh:store_true=False, # train every run again instead of reusing the finished runs kept in OUT/runs
+    quick:store_true=False, # the quick profile, under 15 minutes on 2 cores: u1 only, seed 1, 8 trials, the rows of `field.beyond.QUICK` (it sets --folds, --models, --trials, --seeds)
     numerics:Numerics='portable', # 'portable': the same bits on Intel and AMD CPUs with AVX2 (09_portability); 'native': the kernels torch picks here
 ):
     "The chapter on MovieLens 100k's five folds u1..u5 beside the published results, with the baselines tuned on the same budget"
     set_numerics(numerics)
+    if quick:
+        from collab_fastai.field.beyond import QUICK
+        folds,models,trials,seeds = QUICK['folds'],QUICK['models'],QUICK['trials'],QUICK['seeds']
     res = bm.benchmark(folds, models, trials, seeds, out, data=data, student=model, jobs=jobs, scheduler=scheduler, fresh=fresh,
                        verify=not unverified, say=_say)
     print(bm.benchmark_md(res))

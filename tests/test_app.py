@@ -3,7 +3,7 @@ import os, shutil, socket, sys, threading, time, types
 from pathlib import Path
 import pytest, torch
 from starlette.testclient import TestClient
-from collab_fastai.docs import chromium, chromium_args
+from collab_fastai.tools.docs import chromium, chromium_args
 from collab_fastai.experiments import run_experiment
 from collab_fastai.teach.recommend import Recommender, MAX_RATINGS
 from collab_fastai.teach.app import *
