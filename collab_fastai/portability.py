@@ -316,6 +316,17 @@ def _sig(args)->str:
     from torch.utils._pytree import tree_leaves
     return ' '.join(f"{str(x.dtype)[6:]}{list(x.shape)}" if isinstance(x, torch.Tensor) else type(x).__name__ for x in tree_leaves(args))
 
+def _keep(x):
+    "A copy of an operation's argument that `torch.save` can write (a memory format by its name: it cannot be pickled)"
+    import torch
+    if isinstance(x, torch.Tensor): return x.detach().clone()
+    return ('memory_format', str(x).split('.')[-1]) if isinstance(x, torch.memory_format) else x
+
+def _unkeep(x):
+    import torch
+    if isinstance(x, torch.Tensor): return x.clone()
+    return getattr(torch, x[1]) if isinstance(x, tuple) and len(x) == 2 and x[0] == 'memory_format' else x
+
 def op_trace(f:Callable, keep:bool=False)->tuple:
     "Call `f()`, recording each ATen operation: `[(op, inputs' md5, outputs' md5)]`, and with `keep` the inputs of each op's first call per signature"
     import torch
@@ -326,11 +337,11 @@ def op_trace(f:Callable, keep:bool=False)->tuple:
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             kwargs = kwargs or {}
             name = str(func)
+            if not name.startswith('aten.'): return func(*args, **kwargs)  # fastai's profiler marks (`record_function`): no kernel
             blank = name.startswith(_UNINITIALISED)  # what memory held before: no fingerprint
             h_in = _md5s((args, kwargs))  # before the call: an in-place op changes its input
             key = f"{name} {_sig((args, kwargs))}"
-            if keep and key not in kept:
-                kept[key] = (name, tree_map(lambda x: x.detach().clone() if isinstance(x, torch.Tensor) else x, (args, kwargs)))
+            if keep and key not in kept: kept[key] = (name, tree_map(_keep, (args, kwargs)))
             out = func(*args, **kwargs)
             trace.append((name, h_in, [] if blank else _md5s(out)))
             return out
@@ -350,7 +361,7 @@ def op_replay(kept:dict)->dict:
     res = {}
     for key,(name,(args,kwargs)) in kept.items():
         if name.startswith(_UNINITIALISED): continue
-        args,kwargs = tree_map(lambda x: x.clone() if isinstance(x, torch.Tensor) else x, (args, kwargs))
+        args,kwargs = tree_map(_unkeep, (args, kwargs), is_leaf=lambda x: isinstance(x, tuple) and len(x) == 2 and x[0] == 'memory_format')
         torch.manual_seed(0)
         res[key] = _md5s(_aten(name)(*args, **kwargs))
     return res
