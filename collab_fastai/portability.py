@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_portability.ipynb #pt000003
 from __future__ import annotations
-import hashlib, json, os, shutil, subprocess, sys, time
+import hashlib, json, os, re, shutil, subprocess, sys, time
 from pathlib import Path
 from typing import Callable
 from fastcore.basics import ifnone, noop
@@ -163,7 +163,9 @@ def _run_all(jobs:list, cores:int, say:Callable)->list:
 # %% ../nbs/09_portability.ipynb #pt000015
 def _cpu_line(env:dict)->str:
     c,m = env.get('cpu', {}),env.get('numerics', {}).get('mkl', {})
-    if not c: return f"{env.get('processor')}: torch's {env.get('numerics', {}).get('cpu_capability')} kernels; BLAS {env.get('blas')}"  # no CPUID (ARM64)
+    if not c:  # no CPUID (ARM64): the kernels torch chose and its BLAS, from its build settings
+        blas = re.search(r'BLAS_INFO=(\w+)', env.get('blas') or '')
+        return f"{env.get('processor')}: torch's {env.get('numerics', {}).get('cpu_capability')} kernels; BLAS {blas[1] if blas else env.get('blas')}"
     return f"{c.get('vendor')} family {c.get('family')} model {c.get('model')}, {'/'.join(c.get('isa', []))}; MKL {m.get('branch')}"
 
 def compare_probes(reference:dict, other:dict)->list:
