@@ -117,7 +117,8 @@ arm64: qemu
 # The ARM64 checks of 09_portability, each printing its verdict (exit 1 if any differs from this machine's bits): the short
 # runs under each model against this machine's probe; the operations of a collab_nn short run replayed on this machine's
 # inputs; and collab_nn and dot_product_bias_wd in full under Neoverse N1. Measured 2026-12-07 on 2 cores: 3, 3 and 13 minutes
-# (not for CI). Into portability-arm64/. ARM64_FULL_CPUS='neoverse-n1,max+sve-default-vector-length=32' adds SVE256's full runs.
+# (not for CI). Into portability-arm64/. ARM64_FULL_CPUS='neoverse-n1,max+sve-default-vector-length=32' adds SVE256's full runs
+# (well over an hour: collab_nn's first epoch took 740 s under its emulation).
 ARM64_CPUS ?= neoverse-n1,max+sve-default-vector-length=32
 ARM64_FULL ?= collab_nn,dot_product_bias_wd
 ARM64_FULL_CPUS ?= neoverse-n1
