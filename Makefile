@@ -7,7 +7,7 @@ NBSTAMP := $(VENV)/.notebooks-stamp
 LAB_PORT ?= 8888
 LAB_TOKEN ?=
 
-.PHONY: install install-notebooks lab app docs readme check-readme reproduce test test-fast test-all test-portability test-portability-quick \
+.PHONY: install install-notebooks lab app docs readme check-readme reproduce test test-fast test-all test-portability test-portability-quick arm64 test-arm64 \
         ci-times qemu test-wheel test-versions export check-export bench benchmark golden clean
 
 install: $(STAMP)
@@ -116,6 +116,28 @@ QUICK_CPUS ?= Haswell-v4,EPYC-Rome
 test-portability-quick: install qemu
 	$(BIN)/collab-fastai portability --cpus $(QUICK_CPUS) --threads 1 --out portability
 
+# ARM64 (Apple Silicon's and Graviton's instruction set) under qemu-aarch64 user mode, away from the host's Python: Debian's
+# arm64 Python 3.11 unpacked into $(ARM64)/root and the core's aarch64 wheels under the pins of constraints.txt in
+# $(ARM64)/site (scripts/arm64-env.sh says how; outside the repository; re-running it redoes only what is missing).
+ARM64 ?= /work/arm64
+arm64: qemu
+	ARM64=$(ARM64) bash scripts/arm64-env.sh
+
+# The ARM64 checks of 09_portability, each printing its verdict (exit 1 if any differs from this machine's bits): the short
+# runs under each model against this machine's probe; the operations of a collab_nn short run replayed on this machine's
+# inputs; and collab_nn and dot_product_bias_wd in full under Neoverse N1. Measured 2026-12-07 on 2 cores: 3, 3 and 13 minutes
+# (not for CI). Into portability-arm64/. ARM64_FULL_CPUS='neoverse-n1,max+sve-default-vector-length=32' adds SVE256's full runs
+# (well over an hour: collab_nn's first epoch took 740 s under its emulation).
+ARM64_CPUS ?= neoverse-n1,max+sve-default-vector-length=32
+ARM64_FULL ?= collab_nn,dot_product_bias_wd
+ARM64_FULL_CPUS ?= neoverse-n1
+test-arm64: install arm64
+	@rc=0; \
+	$(BIN)/collab-fastai portability --arm64 $(ARM64) --cpus $(ARM64_CPUS) --threads 1 --out portability-arm64 || rc=1; \
+	$(BIN)/collab-fastai portability --arm64 $(ARM64) --cpus $(ARM64_CPUS) --kernels collab_nn --out portability-arm64 || rc=1; \
+	$(BIN)/collab-fastai portability --arm64 $(ARM64) --cpus $(ARM64_FULL_CPUS) --full $(ARM64_FULL) --out portability-arm64/full || rc=1; \
+	exit $$rc
+
 # Where the last CI run (.ci/run) spent its time: each step, the slowest tests, each notebook (from ci-times/).
 ci-times: install
 	$(BIN)/collab-fastai ci-times
@@ -135,4 +157,4 @@ test-fast: install
 	$(BIN)/pytest -m 'not slow'
 
 clean:
-	rm -rf $(VENV) reproduction reproduction-golden leaderboard benchmark portability bench.json bench-grade bench-app.json tmp/out _docs .pytest_cache ci-times wheel-check versions
+	rm -rf $(VENV) reproduction reproduction-golden leaderboard benchmark portability portability-arm64 bench.json bench-grade bench-app.json tmp/out _docs .pytest_cache ci-times wheel-check versions

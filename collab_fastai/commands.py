@@ -312,18 +312,31 @@ def _ints(s:str, name:str)->list:
 
 @call_parse
 def portability(
-    cpus:str=','.join(pt.EMULATED_CPUS), # comma-separated qemu CPU models to emulate ('' for this machine only)
+    cpus:str=None, # comma-separated qemu CPU models to emulate ('' for this machine only; default: four x86-64 models, or with --arm64 ARM64_CPUS of 09_portability)
     threads:str='1,2', # comma-separated torch thread counts, each on this machine and under each CPU
     out:str='portability', # folder for portability.json, portability.md and the probes
     data:str=None, # ml-100k.zip or its extracted folder (default: $COLLAB_FASTAI_DATA, else download)
     experiments:str=None, # comma-separated names (default: all eight)
     loaders:str='fast', # comma-separated loaders ('fast', 'stock')
+    arm64:str=None, # the folder of `make arm64`: emulate ARM64 CPUs (qemu-aarch64) with its ARM64 Python instead
+    full:str=None, # with --arm64: comma-separated experiments to run in full (5 epochs, judged, against the reference numbers) instead of probes
+    kernels:str=None, # with --arm64: an experiment whose short run is compared operation by operation with this machine's instead
 ):
-    "Short runs of the experiments under emulated Intel and AMD CPUs and several thread counts, checked bit for bit"
+    "Short runs of the experiments under emulated Intel, AMD or ARM64 CPUs and several thread counts, checked bit for bit"
     set_numerics('portable')
-    res = pt.check_portability([c for c in cpus.split(',') if c], _ints(threads, 'threads'), out, data,
-                               experiments and experiments.split(','), tuple(loaders.split(',')),
-                               say=lambda s: print(s, file=sys.stderr, flush=True))
+    say = lambda s: print(s, file=sys.stderr, flush=True)
+    cpus = [c for c in ifnone(cpus, ','.join(pt.ARM64_CPUS if arm64 else pt.EMULATED_CPUS)).split(',') if c]
+    if (full or kernels) and not arm64: raise UsageError("--full and --kernels are for ARM64: give --arm64 DIR (the folder of make arm64)")
+    if full:
+        res = pt.check_full(arm64, cpus, full.split(','), out, data, say=say)
+        for c,r in res.items(): print(f"{c} (ARM64), full runs: {rp._OVERALL[r['passed']]} against the book; {r['golden']}")
+        return 0 if all(r['passed'] and r['golden'].startswith('bit-identical') for r in res.values()) else 1
+    if kernels:
+        res = pt.check_kernels(arm64, cpus, kernels, out, data, say=say)
+        print(pt.kernels_md(res))
+        return 0 if all(not r['differ'] for r in res.values()) else 1
+    res = pt.check_portability(cpus, _ints(threads, 'threads'), out, data, experiments and experiments.split(','),
+                               tuple(loaders.split(',')), say=say, arm64=arm64)
     print(pt.portability_md(res))
     return 0 if res['identical'] else 1
 

@@ -4,18 +4,22 @@
 
 # %% ../nbs/09_portability.ipynb #pt000003
 from __future__ import annotations
-import hashlib, json, os, shutil, subprocess, sys, time
+import hashlib, json, os, re, shutil, subprocess, sys, time
 from pathlib import Path
 from typing import Callable
 from fastcore.basics import ifnone, noop
 from fastcore.script import call_parse, parse_cli
 from .core import UsageError, environment, out_folder, write_atomic
-from .data import PROFILES, get_ml100k, load_ratings
+from .data import PROFILES, data_source, get_ml100k, load_ratings, ml100k_checksums
 from .experiments import EXPERIMENTS, get_experiment, run_experiment
+from .golden import golden_check
+from fastai.collab import get_emb_sz
 
 # %% auto #0
-__all__ = ['SHORT', 'EMULATED_CPUS', 'QEMU', 'fake', 'md', 'shorten', 'weights_md5', 'short_run', 'probe', 'portability_probe',
-           'qemu_cpus', 'check_cpus', 'probe_command', 'compare_probes', 'check_portability', 'portability_md']
+__all__ = ['SHORT', 'EMULATED_CPUS', 'QEMU', 'ARM64_CPUS', 'QEMU_ARM64', 'fake', 'md', 'shorten', 'weights_md5', 'short_run',
+           'probe', 'portability_probe', 'qemu_cpus', 'check_cpus', 'arm64_python', 'check_arm64', 'probe_command',
+           'compare_probes', 'check_portability', 'portability_md', 'reproduce_pinned', 'full_command', 'check_full',
+           'op_trace', 'op_replay', 'kernel_probe', 'compare_kernels', 'kernel_command', 'check_kernels', 'kernels_md']
 
 # %% ../nbs/09_portability.ipynb #pt000007
 SHORT = dict(n_train=16*64, n_valid=2*64+13)  # rows of a short run: 16 training batches; 2 validation batches and a partial one
@@ -81,30 +85,56 @@ def _probe_main():
 # %% ../nbs/09_portability.ipynb #pt000012
 EMULATED_CPUS = ('Haswell-v4', 'Skylake-Client-v4', 'EPYC-v3', 'EPYC-Rome')
 QEMU = 'qemu-x86_64'
+# qemu-aarch64's models: a Graviton2-like core (Neoverse N1: NEON, no SVE, like Apple Silicon), and every feature qemu has
+# with 256-bit SVE vectors (like Graviton3's Neoverse V1, which qemu 7.2 lacks), where torch runs its SVE256 kernels.
+# A model's qemu properties follow it after '+' (`-cpu max,sve-default-vector-length=32`), since --cpus is comma-separated.
+ARM64_CPUS = ('neoverse-n1', 'max+sve-default-vector-length=32')
+QEMU_ARM64 = 'qemu-aarch64'
 
-def qemu_cpus()->list:
-    "The CPU models that `qemu-x86_64` emulates (empty without it)"
-    if not shutil.which(QEMU): return []
-    out = subprocess.run([QEMU, '-cpu', 'help'], capture_output=True, text=True).stdout
-    return [l.split()[1] for l in out.splitlines() if l.startswith('x86 ') and len(l.split()) > 1]
+def qemu_cpus(qemu:str=QEMU)->list:
+    "The CPU models that `qemu` (`qemu-x86_64` or `qemu-aarch64`) emulates (empty without it)"
+    if not shutil.which(qemu): return []
+    out = subprocess.run([qemu, '-cpu', 'help'], capture_output=True, text=True).stdout
+    if qemu == QEMU: return [l.split()[1] for l in out.splitlines() if l.startswith('x86 ') and len(l.split()) > 1]
+    return [l.split()[0] for l in out.splitlines() if l.startswith(' ') and l.strip()]  # qemu-aarch64 lists one model a line
 
-def check_cpus(cpus:list)->list:
-    "`cpus` if `qemu-x86_64` is here and emulates each of them, else `UsageError` naming the fix"
+def check_cpus(cpus:list, qemu:str=QEMU)->list:
+    "`cpus` if `qemu` is here and emulates each of them, else `UsageError` naming the fix"
     if not cpus: return cpus
-    known = qemu_cpus()
-    if not known: raise UsageError(f"{QEMU} is not installed: apt-get install qemu-user (make test-portability installs it)")
-    bad = [c for c in cpus if c not in known]
-    if bad: raise UsageError(f"{QEMU} does not emulate {', '.join(bad)}: choose from `{QEMU} -cpu help`, e.g. {', '.join(EMULATED_CPUS)}")
+    known = qemu_cpus(qemu)
+    if not known: raise UsageError(f"{qemu} is not installed: apt-get install qemu-user (make test-portability installs it)")
+    bad = [c for c in cpus if c.split('+')[0] not in known]
+    eg = EMULATED_CPUS if qemu == QEMU else ARM64_CPUS
+    if bad: raise UsageError(f"{qemu} does not emulate {', '.join(bad)}: choose from `{qemu} -cpu help`, e.g. {', '.join(eg)}")
     return cpus
 
-def probe_command(cpu:str|None, threads:int, out:Path, data:str|None=None, experiments:list|None=None, loaders:tuple=('fast',))->list:
-    "The command line of a probe process, under `qemu-x86_64 -cpu cpu` unless `cpu` is `None`"
-    cmd = [sys.executable, '-c', ('from collab_fastai.numerics import set_numerics; set_numerics(); '  # before torch loads
-            'from collab_fastai.portability import _probe_main; _probe_main()'),
-           str(out), '--threads', str(threads), '--loaders', ','.join(loaders)]
+def arm64_python(cpu:str, arm64:str|Path)->list:
+    "The command line of the ARM64 Python that `make arm64` puts in folder `arm64`, under `qemu-aarch64 -cpu cpu`, with this collab_fastai"
+    import collab_fastai
+    a,pkg = Path(arm64).absolute(),Path(collab_fastai.__file__).parent.parent
+    return [QEMU_ARM64, '-cpu', cpu.replace('+', ','), '-L', str(a/'root'),  # the arm64 root: the loader, libc, and every absolute path that exists there
+            '-E', f"PYTHONPATH={pkg}:{a/'site'}", '-E', f"LD_LIBRARY_PATH={a/'site'/'nvidia'/'cu13'/'lib'}",
+            str(a/'root'/'usr'/'bin'/'python3.11')]
+
+def check_arm64(arm64:str|Path)->Path:
+    "The folder of `make arm64` if it holds the ARM64 Python and its packages, else `UsageError` naming the fix"
+    a = Path(arm64)
+    if not (a/'root'/'usr'/'bin'/'python3.11').is_file() or not (a/'site'/'.installed').is_file():
+        raise UsageError(f"{a} holds no ARM64 Python with the core's packages: run make arm64 ARM64={a}")
+    if not shutil.which(QEMU_ARM64): raise UsageError(f"{QEMU_ARM64} is not installed: apt-get install qemu-user")
+    return a
+
+def probe_command(cpu:str|None, threads:int, out:Path, data:str|None=None, experiments:list|None=None, loaders:tuple=('fast',),
+                  arm64:str|Path|None=None)->list:
+    "The command line of a probe process, under `qemu-x86_64 -cpu cpu` unless `cpu` is `None`, or ARM64's `qemu-aarch64` in folder `arm64`"
+    python = arm64_python(cpu, arm64) if arm64 else ([QEMU, '-cpu', cpu] if cpu else []) + [sys.executable]
+    cmd = python + ['-c', ('from collab_fastai.numerics import set_numerics; set_numerics(); '  # before torch loads
+                           'from collab_fastai.portability import _probe_main; _probe_main()'),
+                    str(out), '--threads', str(threads), '--loaders', ','.join(loaders)]
     if data: cmd += ['--data', str(data)]
     if experiments: cmd += ['--experiments', ','.join(experiments)]
-    return ([QEMU, '-cpu', cpu] if cpu else []) + cmd
+    return cmd
+
 
 # %% ../nbs/09_portability.ipynb #pt000014
 def _label(cpu, threads): return f"{cpu or 'this machine'}, {threads} thread{'s' if threads > 1 else ''}"
@@ -133,6 +163,9 @@ def _run_all(jobs:list, cores:int, say:Callable)->list:
 # %% ../nbs/09_portability.ipynb #pt000015
 def _cpu_line(env:dict)->str:
     c,m = env.get('cpu', {}),env.get('numerics', {}).get('mkl', {})
+    if not c:  # no CPUID (ARM64): the kernels torch chose and its BLAS, from its build settings
+        blas = re.search(r'BLAS_INFO=(\w+)', env.get('blas') or '')
+        return f"{env.get('processor')}: torch's {env.get('numerics', {}).get('cpu_capability')} kernels; BLAS {blas[1] if blas else env.get('blas')}"
     return f"{c.get('vendor')} family {c.get('family')} model {c.get('model')}, {'/'.join(c.get('isa', []))}; MKL {m.get('branch')}"
 
 def compare_probes(reference:dict, other:dict)->list:
@@ -152,14 +185,17 @@ def check_portability(
     experiments:list|None=None, # names (default: all eight)
     loaders:tuple=('fast',), # loaders of each probe
     say:Callable=print, # where the progress lines go
+    arm64:str|None=None, # the folder of `make arm64`: `cpus` are then qemu-aarch64's, run by its ARM64 Python
 )->dict:
     "Probe this machine and each emulated CPU at each thread count; compare every probe with this machine's at `threads[0]`"
-    cpus,out = check_cpus(list(cpus)),out_folder(out)
+    if arm64: arm64 = check_arm64(arm64)
+    cpus,out = check_cpus(list(cpus), QEMU_ARM64 if arm64 else QEMU),out_folder(out)
     if not threads or min(threads) < 1: raise UsageError(f"--threads must name thread counts of 1 or more, not {threads}")
     if experiments: [get_experiment(e) for e in experiments]
     get_ml100k(data)  # the data's errors before any process starts
     t0 = time.time()
-    jobs = [(_label(c, t), t, probe_command(c, t, out/f"probe-{c or 'native'}-{t}.json", data, experiments, loaders),
+    jobs = [(_label(c and (f'{c} (ARM64)' if arm64 else c), t),
+             t, probe_command(c, t, out/f"probe-{c or 'native'}-{t}.json", data, experiments, loaders, arm64 if c else None),
              out/f"probe-{c or 'native'}-{t}.json") for c in [None, *cpus] for t in threads]
     for *_,f in jobs: f.unlink(missing_ok=True)
     say(f"portability: {len(jobs)} probes (this machine and {len(cpus)} emulated CPUs, at thread counts {', '.join(map(str, threads))}), up to {os.cpu_count()} cores at once")
@@ -199,3 +235,216 @@ fake = dict(reference='this machine, 1 thread', runs=16, seconds=9, identical=Fa
 md = portability_md(fake)
 assert '| EPYC-Rome, 1 thread | AuthenticAMD family 23 model 49, AVX2; MKL COMPATIBLE | 6 | 1 differ: book/fast/collab_nn (weights, valid_loss) |' in md
 assert md.rstrip().endswith('NOT identical; 9 s in all.')
+
+# %% ../nbs/09_portability.ipynb #pa000002
+def reproduce_pinned(
+    out:str, # folder for results.json, report.md and the plots (positional)
+    experiments:str='collab_nn,dot_product_bias_wd', # comma-separated names
+    data:str=None, # ml-100k.zip or its extracted folder (default: $COLLAB_FASTAI_DATA, else download)
+    threads:int=1, # torch's thread count
+)->dict:
+    "The chapter's runs (book profile, seed 1, 5 epochs) in this process with the portable pins, judged and compared with the reference numbers as `reproduce` does, also where portability is not claimed (ARM64)"
+    import torch
+    import collab_fastai.reproduce as rp
+    torch.set_num_threads(threads)
+    names = experiments.split(',')
+    for n in names: get_experiment(n)
+    path = get_ml100k(data)
+    ratings = load_ratings(path)
+    exps,runs = {},{}
+    for n in names:  # `reproduce` refuses a run whose process is not portable; here it is run, judged and compared all the same
+        runs[n] = run_experiment(n, ratings, 'book', seed=1, loader='fast', bar=False, echo=rp._epoch_echo('book', n, 5))
+        exps[n] = rp._experiment_result(n, [runs[n].epochs])
+    res = dict(environment=environment(ml100k_checksums(path)),
+               settings=dict(experiments=names, profiles=['book'], seed=1, seeds=[1], epochs=5, data=data_source(data),
+                             tolerances=rp.TOLERANCES, loader='fast'),
+               profiles=dict(book=dict(emb_sz=[list(o) for o in get_emb_sz(runs[names[-1]].learn.dls)], experiments=exps,
+                                       claims=rp.check_claims({k: v['epochs'] for k,v in exps.items()}))))
+    res['passed'] = rp.overall(res)
+    res['golden'] = golden_check(res)
+    rp.write_results(res, out_folder(out))
+    return res
+
+def _full_main():
+    "`reproduce_pinned` with the arguments of this process's command line (`python -c`)"
+    args,kwargs,_ = parse_cli(reproduce_pinned)
+    res = reproduce_pinned(*args, **kwargs)
+    print(res['golden']['text'])
+
+def full_command(cpu:str, experiments:list, out:Path, arm64:str|Path, data:str|None=None, threads:int=1)->list:
+    "The command line of `reproduce_pinned` under `qemu-aarch64 -cpu cpu`, with the ARM64 Python in folder `arm64`"
+    cmd = arm64_python(cpu, arm64) + ['-c', ('from collab_fastai.numerics import set_numerics; set_numerics(); '  # before torch loads
+                                             'from collab_fastai.portability import _full_main; _full_main()'),
+                                      str(out), '--experiments', ','.join(experiments), '--threads', str(threads)]
+    return cmd + (['--data', str(data)] if data else [])
+
+# %% ../nbs/09_portability.ipynb #pa000004
+def check_full(
+    arm64:str, # the folder of `make arm64`
+    cpus:list=ARM64_CPUS[:1], # qemu-aarch64 CPU models, one full run of `experiments` each, one after another
+    experiments:list=('collab_nn', 'dot_product_bias_wd'), # names
+    out:str='portability-arm64', # folder: one subfolder per CPU with `reproduce`'s results.json and report.md
+    data:str|None=None, # ml-100k.zip or its extracted folder
+    say:Callable=print, # where the progress lines go
+)->dict:
+    "Full runs of `experiments` (5 epochs, book profile, 1 thread) under each ARM64 CPU model, judged and compared with the reference numbers"
+    arm64,cpus,out = check_arm64(arm64),check_cpus(list(cpus), QEMU_ARM64),out_folder(out)
+    for e in experiments: get_experiment(e)
+    get_ml100k(data)
+    jobs = [(f"{c} (ARM64), full", 1, full_command(c, experiments, out/c, arm64, data), out/c/'results.json') for c in cpus]
+    for *_,f in jobs: f.unlink(missing_ok=True)
+    say(f"portability: full runs of {', '.join(experiments)} under {len(cpus)} ARM64 CPU model(s), one at a time")
+    for label,s,err in _run_all(jobs, 1, say):
+        if err: raise UsageError(f"the full run of {label} failed: {err}")
+    res = {c: json.loads((out/c/'results.json').read_text()) for c in cpus}
+    return {c: dict(passed=r['passed'], golden=r['golden']['text']) for c,r in res.items()}
+
+# %% ../nbs/09_portability.ipynb #pa000011
+_UNINITIALISED = ('aten.empty.', 'aten.empty_strided.', 'aten.empty_like.', 'aten.new_empty.', 'aten.new_empty_strided.')
+
+def _md5(x)->str|None:
+    import torch
+    if not isinstance(x, torch.Tensor): return None
+    if x.layout != torch.strided: return 'not strided'
+    return hashlib.md5(str((x.dtype, tuple(x.shape))).encode() + x.detach().contiguous().cpu().reshape(-1).view(torch.uint8).numpy().tobytes()).hexdigest()[:16]
+
+def _md5s(tree)->list:
+    from torch.utils._pytree import tree_leaves
+    return [h for h in map(_md5, tree_leaves(tree)) if h is not None]
+
+def _sig(args)->str:
+    "An operation's inputs by dtype and shape (the type alone of the others: one kernel, whatever the scalars' values)"
+    import torch
+    from torch.utils._pytree import tree_leaves
+    return ' '.join(f"{str(x.dtype)[6:]}{list(x.shape)}" if isinstance(x, torch.Tensor) else type(x).__name__ for x in tree_leaves(args))
+
+def _keep(x):
+    "A copy of an operation's argument that `torch.save` can write (a memory format by its name: it cannot be pickled)"
+    import torch
+    if isinstance(x, torch.Tensor): return x.detach().clone()
+    return ('memory_format', str(x).split('.')[-1]) if isinstance(x, torch.memory_format) else x
+
+def _unkeep(x):
+    import torch
+    if isinstance(x, torch.Tensor): return x.clone()
+    return getattr(torch, x[1]) if isinstance(x, tuple) and len(x) == 2 and x[0] == 'memory_format' else x
+
+def op_trace(f:Callable, keep:bool=False)->tuple:
+    "Call `f()`, recording each ATen operation: `[(op, inputs' md5, outputs' md5)]`, and with `keep` the inputs of each op's first call per signature"
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils._pytree import tree_map
+    trace,kept = [],{}
+    class _Trace(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            name = str(func)
+            if not name.startswith('aten.'): return func(*args, **kwargs)  # fastai's profiler marks (`record_function`): no kernel
+            blank = name.startswith(_UNINITIALISED)  # what memory held before: no fingerprint
+            h_in = _md5s((args, kwargs))  # before the call: an in-place op changes its input
+            key = f"{name} {_sig((args, kwargs))}"
+            if keep and key not in kept: kept[key] = (name, tree_map(_keep, (args, kwargs)))
+            out = func(*args, **kwargs)
+            trace.append((name, h_in, [] if blank else _md5s(out)))
+            return out
+    with _Trace(): f()
+    return trace,kept
+
+def _aten(name:str):
+    "The `OpOverload` that `str()` named, e.g. 'aten.mm.default'"
+    import torch
+    ns,op,overload = name.split('.')
+    return getattr(getattr(getattr(torch.ops, ns), op), overload)
+
+def op_replay(kept:dict)->dict:
+    "Each kept operation called again on a copy of its inputs, the seed set to 0 before each: `{key: outputs' md5}`"
+    import torch
+    from torch.utils._pytree import tree_map
+    res = {}
+    for key,(name,(args,kwargs)) in kept.items():
+        if name.startswith(_UNINITIALISED): continue
+        args,kwargs = tree_map(_unkeep, (args, kwargs), is_leaf=lambda x: isinstance(x, tuple) and len(x) == 2 and x[0] == 'memory_format')
+        torch.manual_seed(0)
+        res[key] = _md5s(_aten(name)(*args, **kwargs))
+    return res
+
+# %% ../nbs/09_portability.ipynb #pa000013
+def kernel_probe(
+    out:str, # the JSON file to write (positional); with no `inputs`, the kept inputs go beside it as .pt
+    experiment:str='collab_nn', # the experiment of the short run
+    inputs:str=None, # kept inputs of another machine's `kernel_probe` (.pt) to replay here (default: this run's own)
+    threads:int=1, # torch's thread count
+    data:str=None, # ml-100k.zip or its extracted folder (default: $COLLAB_FASTAI_DATA, else download)
+):
+    "The operations of a short run of `experiment` (`op_trace`) and the replay of the kept inputs (`op_replay`), with this process's environment"
+    import torch
+    from collab_fastai.numerics import pin_kernels
+    torch.set_num_threads(threads)
+    ratings = load_ratings(get_ml100k(data))
+    trace,kept = op_trace(lambda: short_run(experiment, ratings), keep=inputs is None)
+    if inputs is None: torch.save(kept, inputs := str(Path(out).with_suffix('.pt')))
+    pin_kernels()  # the replay under the pins of the run (portable mode)
+    res = dict(experiment=experiment, inputs=str(inputs), trace=trace, replay=op_replay(torch.load(inputs, weights_only=False)),
+               environment=environment())
+    write_atomic(Path(out), json.dumps(res))
+    return res
+
+def _kernel_main():
+    "`kernel_probe` with the arguments of this process's command line (`python -c`)"
+    args,kwargs,_ = parse_cli(kernel_probe)
+    kernel_probe(*args, **kwargs)
+
+def compare_kernels(a:dict, b:dict)->dict:
+    "Where two `kernel_probe`s part: the first operation of the run whose outputs differ, and each replayed kernel that gives other bits on the same inputs"
+    first = next((dict(index=i, op=x[0], same_inputs=x[1] == y[1]) for i,(x,y) in enumerate(zip(a['trace'], b['trace']))
+                  if x[0] != y[0] or x[2] != y[2]), None)
+    keys = [k for k in a['replay'] if k in b['replay']]
+    differ = [k for k in keys if a['replay'][k] != b['replay'][k]]
+    ops = {}
+    for k in keys: ops.setdefault(k.split(' ')[0], []).append(k in differ)
+    return dict(ops=len(a['trace']), first=first, replayed=len(keys), differ=differ,
+                kernels={o: f"{sum(v)} of {len(v)} differ" for o,v in ops.items() if any(v)},
+                same={o for o,v in ops.items() if not any(v)})
+
+# %% ../nbs/09_portability.ipynb #pa000015
+def kernel_command(cpu:str|None, out:Path, experiment:str='collab_nn', inputs:Path|None=None, arm64:str|Path|None=None, data:str|None=None)->list:
+    "The command line of `kernel_probe` on this machine (`cpu` `None`) or under `qemu-aarch64 -cpu cpu` with the ARM64 Python in folder `arm64`"
+    python = arm64_python(cpu, arm64) if cpu else [sys.executable]
+    cmd = python + ['-c', ('from collab_fastai.numerics import set_numerics; set_numerics(); '  # before torch loads
+                           'from collab_fastai.portability import _kernel_main; _kernel_main()'), str(out), '--experiment', experiment]
+    return cmd + (['--inputs', str(inputs)] if inputs else []) + (['--data', str(data)] if data else [])
+
+def check_kernels(
+    arm64:str, # the folder of `make arm64`
+    cpus:list=ARM64_CPUS, # qemu-aarch64 CPU models
+    experiment:str='collab_nn', # the experiment of the short run
+    out:str='portability-arm64', # folder for kernels-*.json and the inputs this machine recorded (kernels-native.pt)
+    data:str|None=None, # ml-100k.zip or its extracted folder
+    say:Callable=print, # where the progress lines go
+)->dict:
+    "`kernel_probe` on this machine, then under each ARM64 CPU model replaying this machine's inputs: `compare_kernels` of each with this machine"
+    arm64,cpus,out = check_arm64(arm64),check_cpus(list(cpus), QEMU_ARM64),out_folder(out)
+    get_experiment(experiment)
+    ref = out/'kernels-native.json'
+    jobs = [('this machine, kernels', 1, kernel_command(None, ref, experiment, data=data), ref)]
+    jobs += [(f"{c} (ARM64), kernels", 1, kernel_command(c, out/f'kernels-{c}.json', experiment, ref.with_suffix('.pt'), arm64, data),
+              out/f'kernels-{c}.json') for c in cpus]
+    for *_,f in jobs: f.unlink(missing_ok=True)
+    for job in jobs:  # one after another: the ARM64 probes replay what this machine's recorded
+        (label,s,err), = _run_all([job], 1, say)
+        if err: raise UsageError(f"the kernel probe of {label} failed: {err}")
+    a = json.loads(ref.read_text())
+    res = {c: compare_kernels(a, json.loads((out/f'kernels-{c}.json').read_text())) for c in cpus}
+    write_atomic(out/'kernels.json', json.dumps({c: {**r, 'same': sorted(r['same'])} for c,r in res.items()}, indent=1))
+    return res
+
+def kernels_md(res:dict)->str:
+    "The result of `check_kernels` in words: for each CPU model, where the run parts and which kernels differ on the same inputs"
+    lines = []
+    for c,r in res.items():
+        f = r['first']
+        lines.append(f"{c}: {r['ops']} operations; " + ('the same bits throughout' if f is None else
+                     f"first other bits at operation {f['index']}, {f['op']} ({'on the same inputs' if f['same_inputs'] else 'on other inputs'})"))
+        lines.append(f"  replayed on this machine's inputs: {r['replayed']} kernels by signature, {len(r['differ'])} give other bits: "
+                     + ('; '.join(f"{o} ({w})" for o,w in r['kernels'].items()) or 'none'))
+    return '\n'.join(lines) + '\n'

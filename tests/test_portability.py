@@ -39,3 +39,10 @@ def test_portability_command_refuses_bad_input(cli):
     _need_qemu()
     code, out, err = cli('portability', '--cpus', 'Pentium-99', '--threads', '1')
     assert code == 2 and 'does not emulate Pentium-99' in err and 'Haswell-v4' in err
+
+def test_portability_command_refuses_bad_arm64_input(cli, tmp_path):
+    "ARM64's checks need the folder of `make arm64`; the message names the command that fills it (09_portability)"
+    code, out, err = cli('portability', '--full', 'collab_nn')
+    assert code == 2 and 'give --arm64 DIR' in err and out == ''
+    code, out, err = cli('portability', '--arm64', str(tmp_path), '--kernels', 'collab_nn')
+    assert code == 2 and f'run make arm64 ARM64={tmp_path}' in err and out == ''

@@ -31,7 +31,7 @@ def _commands()->dict:
     from collab_fastai.tools import ci, package
     return {**dict(sizes=c.sizes, reproduce=c.reproduce, train=c.train, similar=c.similar, recommend=c.recommend,
                    biases=c.biases, pca=c.pca, check=c.check, diff=c.diff, leaderboard=c.leaderboard, benchmark=c.benchmark, bench=c.bench,
-                   datasets=c.datasets, docs=c.docs, portability=c.portability, assignment=c.assignment, grade=c.grade),
+                   datasets=c.datasets, docs=c.docs, portability=c.portability, assignment=c.assignment, grade=c.grade, app=c.app),
             'ci-times': ci.ci_times, 'wheel': package.wheel, 'versions': package.versions}
 
 def _usage()->str:

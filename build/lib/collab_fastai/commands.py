@@ -32,7 +32,7 @@ from fastai.torch_core import num_distrib, rank_distrib
 # %% auto #0
 __all__ = ['Profile', 'ExperimentName', 'LoaderName', 'Numerics', 'DatasetName', 'TRAIN_FILE', 'sizes', 'reproduce',
            'train_settings', 'train', 'similar', 'recommend', 'biases', 'pca', 'check', 'bench', 'diff', 'portability',
-           'leaderboard', 'benchmark', 'datasets', 'docs', 'assignment', 'grade']
+           'leaderboard', 'benchmark', 'datasets', 'docs', 'assignment', 'grade', 'app']
 
 # %% ../nbs/91_commands.ipynb #8b73f449
 def _load(data:str|None, unverified:bool, dataset:str='ml-100k'):
@@ -194,18 +194,34 @@ def _required_model(model):
 
 @call_parse
 def recommend(
-    model:str=None, # a model file saved by `collab-fastai train` (a pickle: load only files you trust)
+    model:str=None, # a model file saved by `collab-fastai train` (a pickle: load only files you trust); with --rate, default: the chapter's trained on start
     user:int=None, # a user id of MovieLens
     N:int=10, # how many titles
     dataset:DatasetName='ml-100k', # the release the model was trained on, for what the user rated
     data:str=None, # the release's zip or extracted folder (default: $COLLAB_FASTAI_DATA for ml-100k, else fastai's folder)
     unverified:store_true=False, # use data whose checksums differ from the published ones
+    rate:str=None, # instead of --user: your own ratings, a CSV of title,rating lines, or - to type them in (46_recommend)
 ):
-    "The titles a user has not rated, by predicted rating, highest first"
-    if user is None: raise UsageError("--user is required: a MovieLens user id, e.g. --user 42")
+    "The titles a user has not rated, by predicted rating, highest first; or, with --rate, yours"
+    if rate is not None: return _recommend_rated(model, rate, N, data, unverified, user)
+    if user is None: raise UsageError("--user is required: a MovieLens user id, e.g. --user 42 (or --rate FILE for your own ratings)")
     learn = it.load_model(_required_model(model))
     it.user_index(learn, user)
     for r in it.recommend(learn, user, _load(data, unverified, dataset), N).itertuples(index=False): print(f"{r[1]:.2f}  {r[0]}")
+
+def _recommend_rated(model, rate, N, data, unverified, user):
+    "`recommend --rate`: a new person's ratings folded into the model (teach.recommend)"
+    import collab_fastai.teach.recommend as tr
+    if user is not None: raise UsageError("give --user (a MovieLens user) or --rate (your own ratings), not both")
+    if rate == '-' and not sys.stdin.isatty(): pairs = tr.parse_ratings(sys.stdin.read(), 'the ratings on stdin')
+    elif rate != '-': pairs = tr.read_ratings(rate)
+    learn = tr.chapter_model(None if model else _load(data, unverified), model, say=_say)
+    rec = tr.Recommender(learn)
+    if rate == '-' and sys.stdin.isatty(): pairs = tr.ask_ratings(rec, say=_say)
+    res = rec.recommend(pairs, N)
+    _say(res.attrs['note'])
+    for r in res.itertuples(index=False):
+        print(f"{r.predicted:.2f}  {r.title}" + (f"   (like {'; '.join(t for t,_ in r.because)})" if r.because else ''))
 
 @call_parse
 def biases(
@@ -345,10 +361,14 @@ def benchmark(
     jobs:int=1, # runs at a time on this machine, one thread each, with the same bits as one after another (34_study)
     scheduler:str=None, # a Dask scheduler (tcp://HOST:PORT) to send the runs to instead: see 34_study
     fresh:store_true=False, # train every run again instead of reusing the finished runs kept in OUT/runs
+    quick:store_true=False, # the quick profile, under 15 minutes on 2 cores: u1 only, seed 1, 8 trials, the rows of `field.beyond.QUICK` (it sets --folds, --models, --trials, --seeds)
     numerics:Numerics='portable', # 'portable': the same bits on Intel and AMD CPUs with AVX2 (09_portability); 'native': the kernels torch picks here
 ):
     "The chapter on MovieLens 100k's five folds u1..u5 beside the published results, with the baselines tuned on the same budget"
     set_numerics(numerics)
+    if quick:
+        from collab_fastai.field.beyond import QUICK
+        folds,models,trials,seeds = QUICK['folds'],QUICK['models'],QUICK['trials'],QUICK['seeds']
     res = bm.benchmark(folds, models, trials, seeds, out, data=data, student=model, jobs=jobs, scheduler=scheduler, fresh=fresh,
                        verify=not unverified, say=_say)
     print(bm.benchmark_md(res))
@@ -413,3 +433,33 @@ def grade(
     rows = [r for _,r in res['rows']]
     print(f"{len(rows)} students graded into {out}/grades.csv and {out}/feedback/ ({res['graded']} graded now, {res['reused']} already), "
           f"{sum(r['status'] != 'graded' for r in rows)} with a reason in the status column")
+
+# %% ../nbs/91_commands.ipynb #ap100002
+@call_parse
+def app(
+    port:int=8000, # the port to listen on
+    host:str='127.0.0.1', # where to listen: this machine only by default; 0.0.0.0 opens the page to the network (no password)
+    model:str=None, # a model file saved by `collab-fastai train` (default: the chapter's collab_learner, trained on start)
+    data:str=None, # ml-100k.zip or its extracted folder (default: $COLLAB_FASTAI_DATA, else download)
+    unverified:store_true=False, # use data whose checksums differ from the genuine MovieLens 100k
+    bench:store_true=False, # instead: the load test (--sessions at once on loopback), its response times into --out
+    sessions:int=30, # with --bench: people at once, each rating 10 films
+    out:str='bench-app.json', # with --bench: where the results go
+):
+    "A page for a class: rate films, get recommendations with reasons, beside the film map (FastHTML and Plotly)"
+    try: import collab_fastai.teach.app as ta, collab_fastai.teach.recommend as tr
+    except ImportError as e: raise UsageError(f"collab-fastai app needs the teach extra ({e.name} is missing): pip install 'collab-fastai[teach]'") from None
+    if not 0 < port < 65536: raise UsageError(f"--port must be from 1 to 65535, not {port}")
+    if sessions < 1: raise UsageError(f"--sessions must be at least 1, not {sessions}")
+    ratings = _load(data, unverified)
+    learn = tr.chapter_model(ratings, model, say=_say)
+    rec = tr.Recommender(learn)
+    if bench:
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            if model is None: learn.export(Path(d)/'model.pkl')
+            res = ta.bench_app(model or Path(d)/'model.pkl', rec, out, sessions=sessions, data=data, say=_say)
+        print(f"{res['sessions']} sessions, {res['requests']} requests in {res['seconds']} s: p50 {res['p50_ms']} ms, p95 {res['p95_ms']} ms, "
+              f"max {res['max_ms']} ms; {len(res['errors'])} errors, {len(res['not_own'])} sessions not given their own; wrote {out}")
+        return 0 if not res['errors'] and not res['not_own'] else 1
+    ta.serve(ta.make_app(rec, ta.map_frame(learn, ratings)), host, port, say=_say)

@@ -305,8 +305,15 @@ def student_model(spec:str, data:pd.DataFrame|None=None)->BenchModel:
                       params={'class': spec, 'md5': md5})
 
 # %% ../../nbs/21_benchmark.ipynb #bm000029
+def _field_rows():
+    "Add the rows of `field.beyond` (23_beyond: the reruns of myFM and KNNBaseline item-based, the fastai models with implicit feedback or an ordinal head) to `BENCH_MODELS`"
+    from collab_fastai.field import beyond
+    for n,m in beyond.BEYOND_MODELS.items(): BENCH_MODELS.setdefault(n, m)
+    return beyond
+
 def bench_model(name:str, params:dict|None=None)->BenchModel:
     "The row `name` (a student's row is named by its class, with `params['class']`)"
+    _field_rows()
     if name in BENCH_MODELS: return BENCH_MODELS[name]
     if params and 'class' in params: return student_model(params['class'])
     raise UsageError(f"unknown model {name!r}: choose from {', '.join(BENCH_MODELS)}, or add yours with --model file.py:Class")
@@ -367,6 +374,7 @@ SEEDS = 3  # seeds of every seeded row on u1, for its seed band (the other folds
 
 def check_benchmark_args(folds, models, trials:int, seeds:int, jobs:int, scheduler:str|None)->tuple:
     "Validated `(folds, row names)`, or `UsageError` naming the fix"
+    field = _field_rows()
     folds = check_folds(folds)
     names = [n.strip() for n in models.split(',')] if isinstance(models, str) else list(ifnone(models, DEFAULT_MODELS))
     bad = [n for n in names if n not in BENCH_MODELS]
@@ -378,6 +386,7 @@ def check_benchmark_args(folds, models, trials:int, seeds:int, jobs:int, schedul
     for n in list(names): names += [m for m in BENCH_MODELS[n].members if m not in names]
     if any('surprise' in n for n in names): _surprise()  # every Surprise row, plain, tuned or blended in, is named so
     if any(BENCH_MODELS[n].space for n in names): needs('field', 'optuna')  # the tuned rows
+    if any(n.startswith('myfm') for n in names): field._myfm()  # likewise every myFM row
     return folds,list(dict.fromkeys(names))
 
 # %% ../../nbs/21_benchmark.ipynb #bm000035
@@ -495,12 +504,12 @@ def is_fastai(row:dict)->bool:
     return row['family'] in ('chapter', 'fastai+', 'ensemble', 'student') or (row['family'] == 'tuned' and 'surprise' not in row['model'])
     # a 'blend' row mixes in Surprise's models: not a fastai model
 
-def improvement_steps(res:dict)->pd.DataFrame:
-    "The steps of `LADDER` measured in `res`: u1 RMSE (mean over seeds), its seed band, and the gain over the book's `collab_learner`"
+def improvement_steps(res:dict, ladder:list=LADDER)->pd.DataFrame:
+    "The steps of `ladder` measured in `res`: u1 RMSE (mean over seeds), its seed band, and the gain over the book's `collab_learner`"
     have = {r['model']: r for r in res['rows'] if 'u1' in r}
     df = pd.DataFrame([dict(step=s, model=n, u1_rmse=have[n]['u1']['seed_mean'], band_lo=have[n]['u1']['band'][0], band_hi=have[n]['u1']['band'][1])
-                       for s,n in LADDER if n in have], columns=['step', 'model', 'u1_rmse', 'band_lo', 'band_hi'])
-    df['gain'] = (df['u1_rmse'].iloc[0] if len(df) and df['model'].iloc[0] == LADDER[0][1] else np.nan) - df['u1_rmse']
+                       for s,n in ladder if n in have], columns=['step', 'model', 'u1_rmse', 'band_lo', 'band_hi'])
+    df['gain'] = (df['u1_rmse'].iloc[0] if len(df) and df['model'].iloc[0] == ladder[0][1] else np.nan) - df['u1_rmse']
     return df
 
 def _pm(s:dict)->str: return f"{s['mean']:.4f}" + (f" ± {s['sd']:.4f}" if s['sd'] is not None else '')

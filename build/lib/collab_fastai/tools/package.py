@@ -171,7 +171,7 @@ def wheel_check(
         say(f"{'ok  ' if r['ok'] else 'FAIL'} {name}: exit {r['code']} in {r['seconds']} s")
         return r
     step('a new virtual environment', [base, '-m', 'venv', venv], cwd=out)
-    step('pip install the wheel (the core)', [py, '-m', 'pip', 'install', '-q', '-c', cons, whl], cwd=out)
+    step('pip install the wheel (the core)', [py, '-m', 'pip', 'install', '-q', '--no-compile', '-c', cons, whl], cwd=out)
     res['core'] = site_size(py)
     step('reproduce dot_product_bias', [cli, 'reproduce', '--experiments', 'dot_product_bias', '--out', 'chapter'])
     rj = away/'chapter'/'results.json'
@@ -182,7 +182,7 @@ def wheel_check(
     step('the exercises\' checks', [py, '-c', WHEEL_EXERCISE])
     step('a command whose extra is missing', [cli, 'leaderboard', '--models', 'surprise_svd', '--out', 'lb'], want=2,
          text="pip install 'collab-fastai[field]'")
-    step('pip install the wheel with [all]', [py, '-m', 'pip', 'install', '-q', '-c', cons, f"{whl}[all]"], cwd=out)
+    step('pip install the wheel with [all]', [py, '-m', 'pip', 'install', '-q', '--no-compile', '-c', cons, f"{whl}[all]"], cwd=out)
     res['all'] = site_size(py)
     step('the leaderboard, with [all]', [cli, 'leaderboard', '--models', 'global_mean,surprise_baseline_only', '--out', 'lb'])
     res['passed'] = all(s['ok'] for s in res['steps']) and not any(res['contents'].values()) and res.get('reproduce', {}).get('passed') is True
