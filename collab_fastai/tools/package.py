@@ -95,7 +95,9 @@ def build_dists(out:str|Path, root:str|Path|None=None)->list:
     "Build the sdist and the wheel of the checkout `root` into `out` with `python -m build`, checked by `twine check`"
     root, out = Path(root or project_root()), out_folder(out)
     for f in out.glob('collab_fastai-*'): f.unlink()
+    scratch = not (root/'build').exists()  # setuptools' own build/ folder, left in the checkout: removed when it made it
     r = _run([sys.executable, '-m', 'build', '--sdist', '--wheel', '--outdir', out, root])
+    if scratch: shutil.rmtree(root/'build', ignore_errors=True)
     if r['code']: raise UsageError(f"python -m build failed ({r['code']}): {r['out'][-500:]}")
     dists = sorted(out.glob('collab_fastai-*'))
     r = _run([sys.executable, '-m', 'twine', 'check', '--strict', *dists])

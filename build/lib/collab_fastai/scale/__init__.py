@@ -1,1 +1,0 @@
-"Scale: every GroupLens release, bigger data, checkpoints, several processes (notebooks 30-39; `pip install 'collab-fastai[scale]'`)"
