@@ -86,3 +86,14 @@ def test_the_reports_show_each_step_and_each_version_set():
     assert '| pip install the wheel (the core) | 0 | 3.0 | yes |' in md and 'the core alone: 90 distributions, 1000.0 MB' in md
     v = dict(oldest=dict(versions=dict(python='3.10.13', torch='2.13.0', fastai='2.8.1'), judged='8 of 8 experiments pass', golden='differs'))
     assert '| oldest | 3.10.13 | 2.13.0 | 2.8.1 |' in versions_md(v) and '8 of 8 experiments pass | differs |' in versions_md(v)
+
+def test_a_failed_install_stops_the_wheel_check_with_why_recorded_from_a_relative_folder(dists, tmp_path, monkeypatch):
+    import collab_fastai.tools.package as pk
+    monkeypatch.setattr(pk, 'build_dists', lambda out, root=None: dists)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path/'pins.txt').write_text('collab-fastai==0.0.0\n')  # the wheel cannot satisfy it: pip refuses before any download
+    res = wheel_check('wc', data='unused.zip', constraints='pins.txt', say=lambda s: None)
+    assert [(s['name'], s['ok']) for s in res['steps']] == [('a new virtual environment', True), ('pip install the wheel (the core)', False)]
+    assert res['passed'] is False and json.loads((tmp_path/'wc'/'wheel.json').read_text())['passed'] is False
+    md = wheel_md(res)
+    assert '| pip install the wheel (the core) | 1 |' in md and 'pip install the wheel (the core) failed' in md and 'ResolutionImpossible' in md, md

@@ -152,10 +152,10 @@ def wheel_check(
     say=print, # progress
 )->dict:
     "Build the wheel, install it alone into a new environment away from the checkout, run the chapter's commands, then add `[all]`"
-    out, root = out_folder(out), project_root()
+    out, root = out_folder(out).resolve(), project_root()  # absolute: steps run from other folders
     data = data or os.environ.get('COLLAB_FASTAI_DATA')
     if not data: raise UsageError("wheel_check trains on MovieLens 100k: set COLLAB_FASTAI_DATA or give --data")
-    cons = Path(constraints or root/'constraints.txt')
+    data, cons = str(Path(data).resolve()), Path(constraints or root/'constraints.txt').resolve()
     say("building the sdist and the wheel (python -m build), checked by twine")
     dists = build_dists(out/'dist', root)
     whl = next(d for d in dists if d.suffix == '.whl')
@@ -172,8 +172,13 @@ def wheel_check(
         res['steps'].append(r)
         say(f"{'ok  ' if r['ok'] else 'FAIL'} {name}: exit {r['code']} in {r['seconds']} s")
         return r
-    step('a new virtual environment', [base, '-m', 'venv', venv], cwd=out)
-    step('pip install the wheel (the core)', [py, '-m', 'pip', 'install', '-q', '--no-compile', '-c', cons, whl], cwd=out)
+    def done():
+        res['passed'] = all(s['ok'] for s in res['steps']) and not any(res['contents'].values()) and res.get('reproduce', {}).get('passed') is True
+        write_atomic(out/'wheel.json', json.dumps(res, indent=1)+'\n')
+        return res
+    # without the environment and the core installed nothing after can run: stop there, the failure and its output recorded
+    if not step('a new virtual environment', [base, '-m', 'venv', venv], cwd=out)['ok']: return done()
+    if not step('pip install the wheel (the core)', [py, '-m', 'pip', 'install', '-q', '--no-compile', '-c', cons, whl], cwd=out)['ok']: return done()
     res['core'] = site_size(py)
     step('reproduce dot_product_bias', [cli, 'reproduce', '--experiments', 'dot_product_bias', '--out', 'chapter'])
     rj = away/'chapter'/'results.json'
@@ -184,12 +189,10 @@ def wheel_check(
     step('the exercises\' checks', [py, '-c', WHEEL_EXERCISE])
     step('a command whose extra is missing', [cli, 'leaderboard', '--models', 'surprise_svd', '--out', 'lb'], want=2,
          text="pip install 'collab-fastai[field]'")
-    step('pip install the wheel with [all]', [py, '-m', 'pip', 'install', '-q', '--no-compile', '-c', cons, f"{whl}[all]"], cwd=out)
+    if not step('pip install the wheel with [all]', [py, '-m', 'pip', 'install', '-q', '--no-compile', '-c', cons, f"{whl}[all]"], cwd=out)['ok']: return done()
     res['all'] = site_size(py)
     step('the leaderboard, with [all]', [cli, 'leaderboard', '--models', 'global_mean,surprise_baseline_only', '--out', 'lb'])
-    res['passed'] = all(s['ok'] for s in res['steps']) and not any(res['contents'].values()) and res.get('reproduce', {}).get('passed') is True
-    write_atomic(out/'wheel.json', json.dumps(res, indent=1)+'\n')
-    return res
+    return done()
 
 # %% ../../nbs/94_package.ipynb #pk000017
 @call_parse
@@ -252,8 +255,9 @@ def versions_check(
     sets = sets.split(',') if isinstance(sets, str) else list(sets)
     for s in sets:
         if s not in VERSION_SETS: raise UsageError(f"unknown version set {s!r}: choose from {', '.join(VERSION_SETS)}")
-    out, res = out_folder(out), {}
-    env = _away_env(data or os.environ.get('COLLAB_FASTAI_DATA'))
+    out, res = out_folder(out).resolve(), {}
+    data = data or os.environ.get('COLLAB_FASTAI_DATA')
+    env = _away_env(str(Path(data).resolve()) if data else None)
     for s in sets:
         say(f"{s}: making the environment with uv ({VERSION_SETS[s]['note']})")
         t = time.time(); e = version_env(s, out/f"venv-{s}"); e['env_seconds'] = round(time.time()-t, 1)
@@ -293,6 +297,8 @@ def wheel_md(res:dict)->str:
     for k in ('core', 'all'):
         if k in res: L.append(f"- {'the core alone' if k == 'core' else 'with [all]'}: {res[k]['distributions']} distributions, {res[k]['mb']} MB")
     if 'reproduce' in res: L.append(f"- reproduce from the wheel: passed {res['reproduce']['passed']}, reference numbers {res['reproduce']['golden']}")
+    for s in res['steps']:  # what a failed step printed, so the report says why
+        if not s['ok']: L += ["", f"{s['name']} failed: `{s['cmd']}` printed (its end):", "```", s['out'].strip()[-1500:], "```"]
     return '\n'.join(L)
 
 def versions_md(res:dict)->str:
