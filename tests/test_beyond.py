@@ -1,4 +1,4 @@
-"The reruns (myFM, KNNBaseline item-based) and the fastai models with implicit feedback or an ordinal head: each fits and predicts on tiny folds, none sees a test rating, a missing library is named."
+"The reruns (myFM, KNNBaseline item-based) and the fastai models with implicit feedback, side information or an ordinal head: each fits and predicts on tiny folds, none sees a test rating, a missing library is named."
 import importlib.util, numpy as np, pandas as pd, pytest
 from pathlib import Path
 import collab_fastai.field.benchmark as bm
@@ -56,10 +56,10 @@ def test_a_blend_of_the_new_rows_end_to_end(folder, tmp_path):
     res = bm.benchmark('u1,u2', 'myfm,fastai_svdpp,fastai_ordinal,blend_beyond_fastai', trials=1, seeds=2, out=tmp_path,
                        data=folder, verify=False, say=lambda s: None)
     rows = {r['model']: r for r in res['rows']}
-    assert {'myfm', 'fastai_svdpp', 'fastai_ordinal', 'fastai_svdpp_ordinal', 'collab_learner', 'blend_beyond_fastai'} <= set(rows)
+    assert {'myfm', 'collab_learner', 'blend_beyond_fastai', *by.PLUS} <= set(rows)
     assert rows['myfm']['family'] == 'rerun' and set(rows['blend_beyond_fastai']['weights']) == {'u1', 'u2'}
     steps = bm.improvement_steps(res, by.BEYOND_LADDER)
-    assert steps['model'].iloc[0] == 'collab_learner' and steps['gain'].iloc[0] == 0 and len(steps) == 5
+    assert steps['model'].iloc[0] == 'collab_learner' and steps['gain'].iloc[0] == 0 and len(steps) == 7
     assert (steps['band_lo'] <= steps['u1_rmse']).all() and (steps['u1_rmse'] <= steps['band_hi']).all()
 
 def test_missing_myfm_names_the_extra(tiny, monkeypatch):
@@ -69,3 +69,9 @@ def test_missing_myfm_names_the_extra(tiny, monkeypatch):
         bm.check_benchmark_args('u1', 'fastai_svdpp,myfm', 1, 1, 1, None)
     with pytest.raises(UsageError, match=r"collab-fastai\[field\]"): bm.check_benchmark_args('u1', 'blend_beyond', 1, 1, 1, None)
     bm.check_benchmark_args('u1', 'fastai_svdpp', 1, 1, 1, None)  # a row without myFM needs no myFM
+
+def test_a_student_model_that_wants_the_new_inputs_is_told_what_its_row_gives(tiny, tmp_path):
+    (tmp_path/'mine.py').write_text("from fastai.collab import Module\nclass Mine(Module):\n"
+                                   "    def __init__(self, n_users, n_movies, n_factors, implicit): pass\n")
+    with pytest.raises(UsageError, match=r"__init__ must accept that\. A student's row gets what the book's DotProductBias gets: .*not the implicit sets, the side information or the dates"):
+        bm.student_model(f"{tmp_path/'mine.py'}:Mine", tiny)

@@ -20,13 +20,14 @@ from .leaderboard import SurpriseModel, rating_metrics, _surprise
 from ..study import run_study, study_client, check_jobs
 
 # %% auto #0
-__all__ = ['FOLDS', 'FOLD_MD5', 'GENRES', 'VALID_PCT', 'VALID_SEED', 'SIDE_CATS', 'SIDE_CONTS', 'BENCH_MODELS', 'FN', 'TUNE_SEED',
-           'DEFAULT_MODELS', 'SEEDS', 'PUBLISHED', 'BEST_PUBLISHED', 'LADDER', 'check_folds', 'check_fold_files',
-           'load_folds', 'write_fold_layout', 'LeakError', 'fold_rows', 'carve_valid', 'check_no_leak', 'run_rows',
-           'BenchModel', 'mean_fit_predict', 'chapter_fit_predict', 'surprise_fit_predict', 'side_fit_predict',
-           'dot_space', 'nn_space', 'side_space', 'svd_space', 'svdpp_space', 'student_fit_predict', 'student_model',
-           'bench_model', 'benchmark_run', 'tune', 'check_benchmark_args', 'blend_weights', 'benchmark', 'is_fastai',
-           'improvement_steps', 'benchmark_md', 'plot_benchmark', 'write_benchmark', 'benchmark_frame']
+__all__ = ['FOLDS', 'FOLD_MD5', 'GENRES', 'VALID_PCT', 'VALID_SEED', 'SIDE_CATS', 'SIDE_CONTS', 'BENCH_MODELS', 'STUDENT_INPUTS',
+           'FN', 'TUNE_SEED', 'DEFAULT_MODELS', 'SEEDS', 'PUBLISHED', 'BEST_PUBLISHED', 'LADDER', 'check_folds',
+           'check_fold_files', 'load_folds', 'write_fold_layout', 'LeakError', 'fold_rows', 'carve_valid',
+           'check_no_leak', 'run_rows', 'BenchModel', 'mean_fit_predict', 'chapter_fit_predict', 'surprise_fit_predict',
+           'side_fit_predict', 'dot_space', 'nn_space', 'side_space', 'svd_space', 'svdpp_space', 'student_fit_predict',
+           'student_model', 'bench_model', 'benchmark_run', 'tune', 'check_benchmark_args', 'blend_weights',
+           'benchmark', 'is_fastai', 'improvement_steps', 'benchmark_md', 'plot_benchmark', 'write_benchmark',
+           'benchmark_frame']
 
 # %% ../../nbs/21_benchmark.ipynb #bm000007
 FOLDS = ('u1', 'u2', 'u3', 'u4', 'u5')
@@ -290,15 +291,19 @@ def student_fit_predict(data, fit, score, params, seed, echo=None)->np.ndarray:
     "A student's class (`params['class']`, module:Class or file.py:Class), trained as the book's `dot_product_bias_wd`"
     return chapter_fit_predict(data, fit, score, {}, seed, echo, experiment='dot_product_bias_wd', learner=lambda p: _student_learner(params['class']))
 
+STUDENT_INPUTS = ("A student's row gets what the book's DotProductBias gets: n_users, n_movies and n_factors to build it, then batches "
+                  "of (user, film) indices; not the implicit sets, the side information or the dates that the reruns and the fastai+ rows use.")
+
 def student_model(spec:str, data:pd.DataFrame|None=None)->BenchModel:
     "The row of a student's class `spec`, checked on one batch of `data` (a `ModelCheckError` with the hint if it fails)"
-    from collab_fastai.teach.exercises import load_class, build_model
+    from collab_fastai.teach.exercises import load_class, build_model, ModelCheckError
     from collab_fastai.data import collab_dls
     cls = load_class(spec)
     if data is not None:
         fit,score = fold_rows(data, FOLDS[0])
         df,(tr,sc) = _frame(data, fit[:2000], score[:500])
-        build_model(cls, 'dot_product_bias_wd', collab_dls(df, 'book', splits=(tr, sc), item_name='movie'))
+        try: build_model(cls, 'dot_product_bias_wd', collab_dls(df, 'book', splits=(tr, sc), item_name='movie'))
+        except ModelCheckError as e: raise ModelCheckError(f"{e} {STUDENT_INPUTS}") from None
     mod = spec.rpartition(':')[0]
     md5 = md5sum(Path(mod)) if mod.endswith('.py') else None
     return BenchModel(cls.__name__, 'student', student_fit_predict, f"your {spec}, trained as the book's dot_product_bias_wd",

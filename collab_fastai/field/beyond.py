@@ -17,8 +17,8 @@ from ..core import UsageError
 from ..data import collab_dls
 
 # %% auto #0
-__all__ = ['KNN_ITEM', 'BEYOND_MODELS', 'BEYOND_LADDER', 'QUICK', 'MYFM_PUBLISHED', 'implicit_sets', 'myfm_blocks',
-           'myfm_fit_predict', 'DotProductBiasPlus', 'OrdinalLoss', 'plus_fit_predict', 'rerun_gaps']
+__all__ = ['PLUS', 'KNN_ITEM', 'BEYOND_MODELS', 'BEYOND_LADDER', 'QUICK', 'MYFM_PUBLISHED', 'implicit_sets', 'side_blocks',
+           'myfm_blocks', 'myfm_fit_predict', 'DotProductBiasPlus', 'OrdinalLoss', 'plus_fit_predict', 'rerun_gaps']
 
 # %% ../../nbs/23_beyond.ipynb #by000004
 from .benchmark import BenchModel, BENCH_MODELS, LADDER, _frame, _preds, surprise_fit_predict, improvement_steps
@@ -50,6 +50,18 @@ def _onehot(codes:np.ndarray, n:int):
     import scipy.sparse as sps
     return sps.csr_matrix((np.ones(len(codes)), (np.arange(len(codes)), codes)), shape=(len(codes), n))
 
+def side_blocks(data:pd.DataFrame, users:np.ndarray, movies:np.ndarray)->tuple:
+    "The side information, one row per id of `users` and of `movies`: one-hot age band, gender and occupation; genres (summing to 1) and one-hot release decade"
+    import scipy.sparse as sps
+    uf = data.drop_duplicates('user').set_index('user').loc[users]
+    age = np.digitize(uf['age'].to_numpy(), [0, 20, 30, 40, 50, 60])
+    U = [_onehot(c, c.max()+1) for c in (age, pd.factorize(uf['gender'])[0], pd.factorize(uf['occupation'])[0])]
+    mf = data.drop_duplicates('movie').set_index('movie').loc[movies]
+    g = mf[[c for c in mf.columns if c.startswith('genre_')]].to_numpy(np.float64)
+    yr = np.digitize(mf['year'].fillna(mf['year'].median()).to_numpy(), np.arange(1920, 2000, 10))
+    M = [sps.csr_matrix(g/np.maximum(g.sum(1, keepdims=True), 1)), _onehot(yr, yr.max()+1)]
+    return U,[b.shape[1] for b in U],M,[b.shape[1] for b in M]
+
 def myfm_blocks(data:pd.DataFrame, fit:np.ndarray, side:bool=True, implicit:bool=True)->tuple:
     "myFM's relation blocks' matrices and feature groups: per user and per film, the id, its implicit set (from the rows `fit`) and its side information"
     import scipy.sparse as sps
@@ -62,15 +74,8 @@ def myfm_blocks(data:pd.DataFrame, fit:np.ndarray, side:bool=True, implicit:bool
     M,gm = [sps.identity(nm, format='csr')],[nm]
     if implicit: M.append(implicit_sets(_codes(d['movie'], movies), _codes(d['user'], users), nm, nu)); gm.append(nu)
     if side:
-        uf = data.drop_duplicates('user').set_index('user').loc[users]
-        age = np.digitize(uf['age'].to_numpy(), [0, 20, 30, 40, 50, 60])
-        for c in (age, pd.factorize(uf['gender'])[0], pd.factorize(uf['occupation'])[0]):
-            U.append(_onehot(c, c.max()+1)); gu.append(c.max()+1)
-        mf = data.drop_duplicates('movie').set_index('movie').loc[movies]
-        g = mf[[c for c in mf.columns if c.startswith('genre_')]].to_numpy(np.float64)
-        M.append(sps.csr_matrix(g/np.maximum(g.sum(1, keepdims=True), 1))); gm.append(g.shape[1])
-        yr = np.digitize(mf['year'].fillna(mf['year'].median()).to_numpy(), np.arange(1920, 2000, 10))
-        M.append(_onehot(yr, yr.max()+1)); gm.append(yr.max()+1)
+        su,sgu,sm,sgm = side_blocks(data, users, movies)
+        U += su; gu += sgu; M += sm; gm += sgm
     return (sps.hstack(U, format='csr'), gu),(sps.hstack(M, format='csr'), gm),users,movies
 
 def myfm_fit_predict(data, fit, score, params, seed, echo=None)->np.ndarray:
@@ -102,32 +107,50 @@ def myfm_fit_predict(data, fit, score, params, seed, echo=None)->np.ndarray:
 
 # %% ../../nbs/23_beyond.ipynb #by000012
 class DotProductBiasPlus(Module):
-    "The book's `DotProductBias` with SVD++'s implicit feedback (`implicit`: the user's vector plus the normalised sum of the implicit factors of the films they rated) and an ordinal head over the rating levels (`levels`)"
-    def __init__(self, n_users, n_movies, n_factors=50, implicit=None, levels=None, y_range=(0, 5.5)):
+    "The book's `DotProductBias` with SVD++'s implicit feedback (`implicit`), side information (`side`) and an ordinal head over the rating levels (`levels`)"
+    def __init__(self, n_users, n_movies, n_factors=50,
+                 implicit=None, # N(u) of `implicit_sets` (users by films): the user's vector plus the normalised sum of the implicit factors of the films they rated
+                 levels=None, # the rating levels: a cumulative-logit head, log P(level) out
+                 y_range=(0, 5.5),
+                 side=None, # (users by user features, films by film features) of `side_blocks`: each vector plus its features' factors
+                ):
         self.user_factors,self.user_bias = Embedding(n_users, n_factors),Embedding(n_users, 1)
         self.movie_factors,self.movie_bias = Embedding(n_movies, n_factors),Embedding(n_movies, 1)
         self.y_range,self.levels = y_range,levels
-        self.implicit = implicit is not None
-        if self.implicit:  # N(u) of `implicit_sets` (a scipy CSR matrix, users by films), kept as CSR buffers
-            implicit = implicit.tocsr()
+        self.implicit,self.side = implicit is not None,side is not None
+        if self.implicit:
             self.implicit_factors = Embedding(n_movies, n_factors)
-            for n,a,t in (('imp_ptr', implicit.indptr, torch.long), ('imp_idx', implicit.indices, torch.long), ('imp_w', implicit.data, torch.float32)):
-                self.register_buffer(n, torch.as_tensor(np.asarray(a), dtype=t), persistent=False)
+            self._csr('imp', implicit)
+        if self.side:
+            self.user_side_factors,self.movie_side_factors = Embedding(side[0].shape[1], n_factors),Embedding(side[1].shape[1], n_factors)
+            self._csr('us', side[0]); self._csr('ms', side[1])
         if levels is not None:  # cut points of the cumulative logit, kept increasing
             self.cut0,self.gaps = nn.Parameter(torch.tensor([-2.])),nn.Parameter(torch.zeros(len(levels)-2))
 
-    def implicit_sum(self, u):
-        "For each user of `u`, the normalised sum of the implicit factors of the films they rated (one bag each, `F.embedding_bag`)"
-        start,n = self.imp_ptr[u],self.imp_ptr[u+1]-self.imp_ptr[u]
+    def _csr(self, name, m):
+        "The scipy matrix `m` kept as CSR buffers `name_ptr`, `name_idx`, `name_w` (moved with the model, not saved)"
+        m = m.tocsr()
+        for n,a,t in (('ptr', m.indptr, torch.long), ('idx', m.indices, torch.long), ('w', m.data, torch.float32)):
+            self.register_buffer(f'{name}_{n}', torch.as_tensor(np.asarray(a), dtype=t), persistent=False)
+
+    def _bag(self, name, emb, r):
+        "For each row of `r`, the weighted sum of `emb`'s vectors at the columns the CSR matrix `name` holds in that row (one bag each, `F.embedding_bag`)"
+        ptr,idx,w = (getattr(self, f'{name}_{n}') for n in ('ptr', 'idx', 'w'))
+        start,n = ptr[r],ptr[r+1]-ptr[r]
         offsets = torch.cumsum(n, 0) - n
-        pos = torch.arange(int(n.sum()), device=u.device) - torch.repeat_interleave(offsets - start, n)
-        return F.embedding_bag(self.imp_idx[pos], self.implicit_factors.weight, offsets, mode='sum', per_sample_weights=self.imp_w[pos])
+        pos = torch.arange(int(n.sum()), device=r.device) - torch.repeat_interleave(offsets - start, n)
+        return F.embedding_bag(idx[pos], emb.weight, offsets, mode='sum', per_sample_weights=w[pos])
+
+    def implicit_sum(self, u):
+        "For each user of `u`, the normalised sum of the implicit factors of the films they rated"
+        return self._bag('imp', self.implicit_factors, u)
 
     def forward(self, x):
         u,m = x[:,0],x[:,1]
-        users = self.user_factors(u)
+        users,movies = self.user_factors(u),self.movie_factors(m)
         if self.implicit: users = users + self.implicit_sum(u)
-        res = (users*self.movie_factors(m)).sum(1) + self.user_bias(u)[:,0] + self.movie_bias(m)[:,0]
+        if self.side: users,movies = users + self._bag('us', self.user_side_factors, u),movies + self._bag('ms', self.movie_side_factors, m)
+        res = (users*movies).sum(1) + self.user_bias(u)[:,0] + self.movie_bias(m)[:,0]
         if self.levels is None: return sigmoid_range(res, *self.y_range)[:,None]
         cuts = torch.cat([self.cut0, self.cut0 + torch.cumsum(F.softplus(self.gaps)+0.1, 0)])
         cdf = torch.sigmoid(cuts[None] - res[:,None])
@@ -145,7 +168,7 @@ def plus_fit_predict(data, fit, score, params, seed, echo=None)->np.ndarray:
     "`DotProductBiasPlus` trained by fastai's `Learner` (the book's `fit_one_cycle(5, 5e-3, wd=0.1)`) on the rows `fit`; its implicit sets from them only"
     from collab_fastai.experiments import EpochLog, epoch_lines
     from fastcore.basics import noop
-    p = dict(dict(n_factors=50, epochs=5, lr=5e-3, wd=0.1, bs=64, implicit=False, ordinal=False), **params)
+    p = dict(dict(n_factors=50, epochs=5, lr=5e-3, wd=0.1, bs=64, implicit=False, ordinal=False, side=False), **params)
     df,(tr,sc) = _frame(data, fit, score)
     dls = collab_dls(df, 'book', seed=seed, bs=p['bs'], item_name='movie', splits=(tr, sc))
     uv,mv = dls.classes['user'],dls.classes['movie']
@@ -153,9 +176,14 @@ def plus_fit_predict(data, fit, score, params, seed, echo=None)->np.ndarray:
     if p['implicit']:
         d = df.iloc[tr]
         N = implicit_sets(uv.map_objs(d['user']), mv.map_objs(d['movie']), len(uv), len(mv))
+    side = None
+    if p['side']:  # in the loaders' order: row 0 is fastai's '#na#', with no feature
+        import scipy.sparse as sps
+        su,_,sm,_ = side_blocks(df, np.asarray(uv[1:]), np.asarray(mv[1:]))
+        side = tuple(sps.vstack([sps.csr_matrix((1, b.shape[1])), b], format='csr') for b in (sps.hstack(su), sps.hstack(sm)))
     levels = np.sort(df['rating'].iloc[tr].unique()).astype(np.float32) if p['ordinal'] else None
     set_seed(seed, reproducible=True)
-    model = DotProductBiasPlus(len(uv), len(mv), p['n_factors'], N, levels)
+    model = DotProductBiasPlus(len(uv), len(mv), p['n_factors'], N, levels, side=side)
     learn = Learner(dls, model, loss_func=OrdinalLoss(levels) if p['ordinal'] else MSELossFlat())
     log = EpochLog(echo or noop)
     with epoch_lines(learn, log, False): learn.fit_one_cycle(p['epochs'], p['lr'], wd=p['wd'], cbs=[log])
@@ -166,6 +194,7 @@ def plus_fit_predict(data, fit, score, params, seed, echo=None)->np.ndarray:
     return (probs.double() @ torch.as_tensor(levels, dtype=torch.float64)).numpy()  # the expected rating
 
 # %% ../../nbs/23_beyond.ipynb #by000015
+PLUS = ('fastai_svdpp', 'fastai_ordinal', 'fastai_svdpp_ordinal', 'fastai_side', 'fastai_svdpp_ordinal_side')  # the fastai rows of this notebook
 KNN_ITEM = dict(k=40, min_k=1, sim_options=dict(name='pearson_baseline', user_based=False))  # Surprise's defaults but for the similarity
 
 BEYOND_MODELS = {m.name: m for m in [
@@ -182,21 +211,26 @@ BEYOND_MODELS = {m.name: m for m in [
                "the expected level as prediction, the book's training", params=dict(ordinal=True)),
     BenchModel('fastai_svdpp_ordinal', 'fastai+', plus_fit_predict, "implicit feedback and the ordinal head together, the book's training",
                params=dict(implicit=True, ordinal=True)),
+    BenchModel('fastai_side', 'fastai+', plus_fit_predict, "side information: DotProductBiasPlus, each user's vector plus the factors of their age band, "
+               "gender and occupation, each film's plus those of its genres and release decade (u.user, u.item), the book's training", params=dict(side=True)),
+    BenchModel('fastai_svdpp_ordinal_side', 'fastai+', plus_fit_predict, "implicit feedback, side information and the ordinal head together, the book's training",
+               params=dict(implicit=True, ordinal=True, side=True)),
     BenchModel('blend_beyond', 'blend', None, "the chapter's collab_learner, the new fastai rows and the reruns blended, weights fit on the validation split",
-               members=('collab_learner', 'fastai_svdpp', 'fastai_ordinal', 'fastai_svdpp_ordinal', 'myfm', 'surprise_knn_item'), stack=True),
+               members=('collab_learner', *PLUS, 'myfm', 'surprise_knn_item'), stack=True),
     BenchModel('blend_beyond_fastai', 'ensemble', None, "the chapter's collab_learner and the new fastai rows blended, weights fit on the validation split",
-               members=('collab_learner', 'fastai_svdpp', 'fastai_ordinal', 'fastai_svdpp_ordinal'), stack=True),
+               members=('collab_learner', *PLUS), stack=True),
 ]}
 
 BEYOND_LADDER = [('the book', 'collab_learner'), ('implicit feedback (SVD++)', 'fastai_svdpp'), ('an ordinal head', 'fastai_ordinal'),
-                 ('implicit feedback and an ordinal head', 'fastai_svdpp_ordinal'), ('a blend of these', 'blend_beyond_fastai'),
+                 ('implicit feedback and an ordinal head', 'fastai_svdpp_ordinal'), ('side information', 'fastai_side'),
+                 ('implicit feedback, side information and an ordinal head', 'fastai_svdpp_ordinal_side'), ('a blend of these', 'blend_beyond_fastai'),
                  ('a blend with the reruns', 'blend_beyond'), ('a blend with the reruns and the tuned collab_learner', 'blend_beyond_tuned')]
 BEYOND_MODELS['blend_beyond_tuned'] = BenchModel('blend_beyond_tuned', 'blend', None, "blend_beyond's rows and the tuned collab_learner (its validation "
     "predictions with the settings tuned on that same split), weights fit on the validation split", members=(*BEYOND_MODELS['blend_beyond'].members, 'tuned_collab_learner'), stack=True)
 
 # %% ../../nbs/23_beyond.ipynb #by000017
 QUICK = dict(folds='u1', seeds=1, trials=8, models='global_mean,collab_learner,surprise_svd,myfm,surprise_knn_item,fastai_svdpp,fastai_ordinal,'
-             'fastai_svdpp_ordinal,tuned_collab_learner,blend_beyond_tuned')  # `collab-fastai benchmark --quick`: u1 only, seed 1, 8 trials
+             'fastai_svdpp_ordinal,fastai_side,fastai_svdpp_ordinal_side,tuned_collab_learner,blend_beyond_tuned')  # `collab-fastai benchmark --quick`: u1 only, seed 1, 8 trials
 
 # %% ../../nbs/23_beyond.ipynb #by000019
 MYFM_PUBLISHED = dict(myfm=0.8833, myfm_ordinal=0.8808)  # u1 RMSE that myFM's ML-100K example notebook reports (regression, ordered probit), as issue 29 quotes it
