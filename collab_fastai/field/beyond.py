@@ -14,7 +14,7 @@ from fastai.losses import MSELossFlat
 from fastai.torch_core import Module, set_seed
 from fastai.layers import Embedding, sigmoid_range
 from ..core import UsageError
-from ..data import collab_dls
+from ..data import collab_dls, BookCategorify
 
 # %% auto #0
 __all__ = ['PLUS', 'KNN_ITEM', 'BEYOND_MODELS', 'BEYOND_LADDER', 'QUICK', 'MYFM_PUBLISHED', 'implicit_sets', 'side_blocks',
@@ -107,23 +107,25 @@ def myfm_fit_predict(data, fit, score, params, seed, echo=None)->np.ndarray:
 
 # %% ../../nbs/23_beyond.ipynb #by000012
 class DotProductBiasPlus(Module):
-    "The book's `DotProductBias` with SVD++'s implicit feedback (`implicit`), side information (`side`) and an ordinal head over the rating levels (`levels`)"
+    "The book's `DotProductBias` with SVD++'s implicit feedback (`implicit`), side information (`side`), the day (`n_days`) and an ordinal head over the rating levels (`levels`)"
     def __init__(self, n_users, n_movies, n_factors=50,
                  implicit=None, # N(u) of `implicit_sets` (users by films): the user's vector plus the normalised sum of the implicit factors of the films they rated
                  levels=None, # the rating levels: a cumulative-logit head, log P(level) out
                  y_range=(0, 5.5),
                  side=None, # (users by user features, films by film features) of `side_blocks`: each vector plus its features' factors
+                 n_days=0, # days of the training rows (`x[:,2]`, 0 for a day absent from them): a bias and factors per day, as myFM's day feature
                 ):
         self.user_factors,self.user_bias = Embedding(n_users, n_factors),Embedding(n_users, 1)
         self.movie_factors,self.movie_bias = Embedding(n_movies, n_factors),Embedding(n_movies, 1)
         self.y_range,self.levels = y_range,levels
-        self.implicit,self.side = implicit is not None,side is not None
+        self.implicit,self.side,self.dates = implicit is not None,side is not None,n_days > 0
         if self.implicit:
             self.implicit_factors = Embedding(n_movies, n_factors)
             self._csr('imp', implicit)
         if self.side:
             self.user_side_factors,self.movie_side_factors = Embedding(side[0].shape[1], n_factors),Embedding(side[1].shape[1], n_factors)
             self._csr('us', side[0]); self._csr('ms', side[1])
+        if self.dates: self.day_factors,self.day_bias = Embedding(n_days, n_factors),Embedding(n_days, 1)
         if levels is not None:  # cut points of the cumulative logit, kept increasing
             self.cut0,self.gaps = nn.Parameter(torch.tensor([-2.])),nn.Parameter(torch.zeros(len(levels)-2))
 
@@ -151,6 +153,9 @@ class DotProductBiasPlus(Module):
         if self.implicit: users = users + self.implicit_sum(u)
         if self.side: users,movies = users + self._bag('us', self.user_side_factors, u),movies + self._bag('ms', self.movie_side_factors, m)
         res = (users*movies).sum(1) + self.user_bias(u)[:,0] + self.movie_bias(m)[:,0]
+        if self.dates:  # as a factorization machine pairs the day with the user and with the film; an unknown day adds nothing
+            d = x[:,2]; known = (d > 0).float()
+            res = res + known*((self.day_factors(d)*(users + movies)).sum(1) + self.day_bias(d)[:,0])
         if self.levels is None: return sigmoid_range(res, *self.y_range)[:,None]
         cuts = torch.cat([self.cut0, self.cut0 + torch.cumsum(F.softplus(self.gaps)+0.1, 0)])
         cdf = torch.sigmoid(cuts[None] - res[:,None])
@@ -168,9 +173,15 @@ def plus_fit_predict(data, fit, score, params, seed, echo=None)->np.ndarray:
     "`DotProductBiasPlus` trained by fastai's `Learner` (the book's `fit_one_cycle(5, 5e-3, wd=0.1)`) on the rows `fit`; its implicit sets from them only"
     from collab_fastai.experiments import EpochLog, epoch_lines
     from fastcore.basics import noop
-    p = dict(dict(n_factors=50, epochs=5, lr=5e-3, wd=0.1, bs=64, implicit=False, ordinal=False, side=False), **params)
+    p = dict(dict(n_factors=50, epochs=5, lr=5e-3, wd=0.1, bs=64, implicit=False, ordinal=False, side=False, dates=False), **params)
     df,(tr,sc) = _frame(data, fit, score)
-    dls = collab_dls(df, 'book', seed=seed, bs=p['bs'], item_name='movie', splits=(tr, sc))
+    if p['dates']:  # the book's loaders with a third categorical, the day: its vocabulary from the training rows only, as the titles'
+        from fastai.collab import TabularCollab, TransformBlock, TabDataLoader
+        df = df.assign(day=pd.to_datetime(df['timestamp'], unit='s').dt.strftime('%Y-%m-%d'))
+        set_seed(seed, reproducible=True)
+        dls = TabularCollab(df, [BookCategorify], ['user', 'movie', 'day'], y_names=['rating'], y_block=TransformBlock(), splits=(tr, sc),
+                            reduce_memory=False).dataloaders(bs=p['bs'], dl_type=TabDataLoader)
+    else: dls = collab_dls(df, 'book', seed=seed, bs=p['bs'], item_name='movie', splits=(tr, sc))
     uv,mv = dls.classes['user'],dls.classes['movie']
     N = None
     if p['implicit']:
@@ -183,7 +194,7 @@ def plus_fit_predict(data, fit, score, params, seed, echo=None)->np.ndarray:
         side = tuple(sps.vstack([sps.csr_matrix((1, b.shape[1])), b], format='csr') for b in (sps.hstack(su), sps.hstack(sm)))
     levels = np.sort(df['rating'].iloc[tr].unique()).astype(np.float32) if p['ordinal'] else None
     set_seed(seed, reproducible=True)
-    model = DotProductBiasPlus(len(uv), len(mv), p['n_factors'], N, levels, side=side)
+    model = DotProductBiasPlus(len(uv), len(mv), p['n_factors'], N, levels, side=side, n_days=len(dls.classes['day']) if p['dates'] else 0)
     learn = Learner(dls, model, loss_func=OrdinalLoss(levels) if p['ordinal'] else MSELossFlat())
     log = EpochLog(echo or noop)
     with epoch_lines(learn, log, False): learn.fit_one_cycle(p['epochs'], p['lr'], wd=p['wd'], cbs=[log])
@@ -194,7 +205,7 @@ def plus_fit_predict(data, fit, score, params, seed, echo=None)->np.ndarray:
     return (probs.double() @ torch.as_tensor(levels, dtype=torch.float64)).numpy()  # the expected rating
 
 # %% ../../nbs/23_beyond.ipynb #by000015
-PLUS = ('fastai_svdpp', 'fastai_ordinal', 'fastai_svdpp_ordinal', 'fastai_side', 'fastai_svdpp_ordinal_side')  # the fastai rows of this notebook
+PLUS = ('fastai_svdpp', 'fastai_ordinal', 'fastai_svdpp_ordinal', 'fastai_side', 'fastai_svdpp_ordinal_side')  # the fastai rows the blends hold
 KNN_ITEM = dict(k=40, min_k=1, sim_options=dict(name='pearson_baseline', user_based=False))  # Surprise's defaults but for the similarity
 
 BEYOND_MODELS = {m.name: m for m in [
@@ -215,6 +226,10 @@ BEYOND_MODELS = {m.name: m for m in [
                "gender and occupation, each film's plus those of its genres and release decade (u.user, u.item), the book's training", params=dict(side=True)),
     BenchModel('fastai_svdpp_ordinal_side', 'fastai+', plus_fit_predict, "implicit feedback, side information and the ordinal head together, the book's training",
                params=dict(implicit=True, ordinal=True, side=True)),
+    BenchModel('fastai_dates', 'fastai+', plus_fit_predict, "the day: DotProductBiasPlus with a bias and factors per day of the training rows, "
+               "paired with the user's and the film's vectors (myFM's day feature), the book's training", params=dict(dates=True)),
+    BenchModel('fastai_everything', 'fastai+', plus_fit_predict, "implicit feedback, side information, the day and the ordinal head together, the book's training",
+               params=dict(implicit=True, ordinal=True, side=True, dates=True)),
     BenchModel('blend_beyond', 'blend', None, "the chapter's collab_learner, the new fastai rows and the reruns blended, weights fit on the validation split",
                members=('collab_learner', *PLUS, 'myfm', 'surprise_knn_item'), stack=True),
     BenchModel('blend_beyond_fastai', 'ensemble', None, "the chapter's collab_learner and the new fastai rows blended, weights fit on the validation split",
@@ -224,7 +239,8 @@ BEYOND_MODELS = {m.name: m for m in [
 BEYOND_LADDER = [('the book', 'collab_learner'), ('implicit feedback (SVD++)', 'fastai_svdpp'), ('an ordinal head', 'fastai_ordinal'),
                  ('implicit feedback and an ordinal head', 'fastai_svdpp_ordinal'), ('side information', 'fastai_side'),
                  ('implicit feedback, side information and an ordinal head', 'fastai_svdpp_ordinal_side'), ('a blend of these', 'blend_beyond_fastai'),
-                 ('a blend with the reruns', 'blend_beyond'), ('a blend with the reruns and the tuned collab_learner', 'blend_beyond_tuned')]
+                 ('a blend with the reruns', 'blend_beyond'), ('a blend with the reruns and the tuned collab_learner', 'blend_beyond_tuned'),
+                 ('the day (not in the blends)', 'fastai_dates'), ('the day and every idea above (not in the blends)', 'fastai_everything')]
 BEYOND_MODELS['blend_beyond_tuned'] = BenchModel('blend_beyond_tuned', 'blend', None, "blend_beyond's rows and the tuned collab_learner (its validation "
     "predictions with the settings tuned on that same split), weights fit on the validation split", members=(*BEYOND_MODELS['blend_beyond'].members, 'tuned_collab_learner'), stack=True)
 
