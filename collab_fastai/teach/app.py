@@ -4,23 +4,24 @@
 
 # %% ../../nbs/47_app.ipynb #ap000005
 from __future__ import annotations
-import json, os, secrets, socket, subprocess, sys, threading, time
+import functools, hashlib, json, os, secrets, socket, subprocess, sys, threading, time
 from collections import OrderedDict
 from pathlib import Path
 from urllib.parse import quote_plus
 import numpy as np, pandas as pd, torch
 import plotly, plotly.graph_objects as go, plotly.io as pio
+from plotly.io.json import to_json_plotly
 from fasthtml.common import *
 from starlette.middleware import Middleware
-from starlette.middleware.base import BaseHTTPMiddleware
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from ..core import UsageError, write_atomic
 from ..interpret import vocab, item_factors
 from .recommend import Recommender, RatingError, MAX_RATINGS, MAX_TITLE
 
 # %% auto #0
-__all__ = ['PLOTLY_JS', 'MAX_BODY', 'CSS', 'LOOPBACK', 'map_frame', 'map_base', 'map_figure', 'map_html', 'Sessions', 'make_app',
-           'host_warning', 'serve', 'free_port', 'load_test', 'start_server', 'stop_server', 'bench_app']
+__all__ = ['MAP_CONFIG', 'PLOTLY_JS', 'MAX_BODY', 'CSS', 'LOOPBACK', 'map_frame', 'map_base', 'map_marks', 'map_figure',
+           'map_html', 'Sessions', 'make_app', 'host_warning', 'serve', 'free_port', 'load_test', 'start_server',
+           'stop_server', 'bench_app']
 
 # %% ../../nbs/47_app.ipynb #ap000008
 def map_frame(learn, ratings:pd.DataFrame, n_top:int=1000)->pd.DataFrame:
@@ -50,25 +51,29 @@ def map_base(frame:pd.DataFrame)->dict:
                       xaxis_title='component 0', yaxis_title='component 2', legend=dict(orientation='h', y=-0.05))
     return fig.to_plotly_json()
 
-def map_figure(base:dict, frame:pd.DataFrame, rated:dict|None=None, recs:pd.DataFrame|None=None)->dict:
-    "`base` with the films of `rated` (`{title: rating}`) and of `recs` marked, hover saying the rating or the prediction"
-    data = list(base['data'])
-    at = frame.set_index('title')
+def map_marks(frame:pd.DataFrame, rated:dict|None=None, recs:pd.DataFrame|None=None)->list:
+    "The traces that mark the films of `rated` (`{title: rating}`) and of `recs` on the map, hover saying the rating or the prediction"
+    at,marks = pd.Index(frame.title),[]
+    def xy(titles): i = at.get_indexer(titles); return dict(x=frame.fac0.to_numpy()[i].tolist(), y=frame.fac2.to_numpy()[i].tolist())
     if rated:
-        d = at.loc[list(rated)]
-        data.append(dict(type='scatter', x=d.fac0.tolist(), y=d.fac2.tolist(), mode='markers', name='your films', hoverinfo='text',
-                         hovertext=[f"{t}<br>your rating: {r:g}" for t,r in rated.items()], marker=dict(size=12, color='#1a73e8')))
+        marks.append(dict(type='scatter', **xy(list(rated)), mode='markers', name='your films', hoverinfo='text',
+                          hovertext=[f"{t}<br>your rating: {r:g}" for t,r in rated.items()], marker=dict(size=12, color='#1a73e8')))
     if recs is not None and len(recs):
-        d = at.loc[list(recs.title)]
-        data.append(dict(type='scatter', x=d.fac0.tolist(), y=d.fac2.tolist(), mode='markers', name='recommended', hoverinfo='text',
-                         hovertext=[f"{t}<br>predicted {p:.2f}" for t,p in zip(recs.title, recs.predicted)],
-                         marker=dict(size=14, color='#e8710a', symbol='star')))
-    return dict(data=data, layout=base['layout'])
+        marks.append(dict(type='scatter', **xy(list(recs.title)), mode='markers', name='recommended', hoverinfo='text',
+                          hovertext=[f"{t}<br>predicted {p:.2f}" for t,p in zip(recs.title, recs.predicted)],
+                          marker=dict(size=14, color='#e8710a', symbol='star')))
+    return marks
+
+def map_figure(base:dict, frame:pd.DataFrame, rated:dict|None=None, recs:pd.DataFrame|None=None)->dict:
+    "`base` with the films of `rated` and of `recs` marked (`map_marks`)"
+    return dict(data=[*base['data'], *map_marks(frame, rated, recs)], layout=base['layout'])
+
+MAP_CONFIG = dict(displaylogo=False, responsive=True)
 
 def map_html(fig:dict, plotlyjs:str|bool=False, div_id:str='map')->str:
     "The HTML of the figure `fig`; `plotlyjs` as `pio.to_html`'s `include_plotlyjs` (a path: a script of that name)"
     return pio.to_html(fig, include_plotlyjs=plotlyjs, full_html=False, validate=False, div_id=div_id,
-                       config=dict(displaylogo=False, responsive=True))
+                       config=MAP_CONFIG)
 
 PLOTLY_JS = Path(plotly.__file__).parent/'package_data'/'plotly.min.js'  # Plotly's own, shipped with the package
 
@@ -94,15 +99,17 @@ class Sessions:
 # %% ../../nbs/47_app.ipynb #ap000017
 MAX_BODY = 16_384  # bytes of a request's body at most: a rating is a few hundred
 
-class _LimitBody(BaseHTTPMiddleware):
-    "Refuse a body over `MAX_BODY` bytes before it is read"
-    async def dispatch(self, request, call_next):
-        try: size = int(request.headers.get('content-length') or 0)
-        except ValueError: size = MAX_BODY+1
-        if size > MAX_BODY:
-            return HTMLResponse(f"<!doctype html><title>Too large</title><p class='error'>The form is too large ({size:,} bytes; at most "
-                                f"{MAX_BODY:,}): rate one film at a time. <a href='/'>Back to the page</a></p>", status_code=413)
-        return await call_next(request)
+class _LimitBody:
+    "Refuse a body over `MAX_BODY` bytes before it is read (a plain ASGI middleware: Starlette's `BaseHTTPMiddleware` costs each request more)"
+    def __init__(self, app): self.app = app
+    async def __call__(self, scope, receive, send):
+        if scope['type'] == 'http':
+            try: size = int(dict(scope['headers']).get(b'content-length') or 0)
+            except ValueError: size = MAX_BODY+1
+            if size > MAX_BODY:
+                return await HTMLResponse(f"<!doctype html><title>Too large</title><p class='error'>The form is too large ({size:,} bytes; at most "
+                                          f"{MAX_BODY:,}): rate one film at a time. <a href='/'>Back to the page</a></p>", status_code=413)(scope, receive, send)
+        await self.app(scope, receive, send)
 
 CSS = '''body{font-family:system-ui,sans-serif;margin:0 auto;max-width:1400px;padding:0 1em;color:#202124}
 .cols{display:flex;gap:2em;flex-wrap:wrap}.left{flex:1 1 480px}.right{flex:1 1 640px;min-width:0}
@@ -123,48 +130,60 @@ def make_app(
     "The FastHTML application of the page"
     sessions = sessions or Sessions()
     base = map_base(frame)
+    base_js = f"window.MAP_BASE = {to_json_plotly(base)};"  # the 1,000 grey films, sent once: a browser keeps it
+    base_src = f"/map-base-{hashlib.md5(base_js.encode()).hexdigest()[:12]}.js"  # another model, another address
+    select = NotStr(to_xml(_rating_select()))  # the same for every film found: made once
+    why = lambda b: ('like ' + ', '.join(f'{t} ({s:.2f})' for t,s in b)) if b else ''
+    html = lambda *o: NotStr(''.join(to_xml(x) for x in o if not isinstance(x, str)))
+
+    @functools.lru_cache(maxsize=4096)
+    def view(items:tuple)->tuple:
+        "The recommendations for the ratings `items`, and the HTML that shows them beside the search and on the map, made once per ratings"
+        rated = dict(items)
+        recs = rec.recommend(rated, n=n)
+        mine = Table(Tr(Th('Your films'), Th('rating'), Th('')),
+                     *[Tr(Td(t), Td(f'{r:g}'), Td(Form(Input(type='hidden', name='title', value=t), Button('forget'), method='post',
+                                                     action='/forget', cls='inline')), cls='rated') for t,r in rated.items()],
+                     id='rated') if rated else P('You have rated no film yet: search for one above.', cls='note')
+        table = Table(Tr(Th('Recommended'), Th('predicted'), Th('because you liked')),
+                      *[Tr(Td(r.title), Td(f'{r.predicted:.2f}'), Td(why(r.because), cls='why'), cls='rec', data_title=r.title)
+                        for r in recs.itertuples()], id='recs')
+        marks = Script(f"Plotly.newPlot('map', MAP_BASE.data.concat({to_json_plotly(map_marks(frame, rated, recs))}), "
+                       f"MAP_BASE.layout, {to_json_plotly(MAP_CONFIG)});")
+        return recs,html(H2('Your ratings'), mine, Form(Button('forget all'), method='post', action='/clear') if rated else '',
+                         H2('Recommended for you'), P(recs.attrs['note'], cls='note', id='note'), table),html(Div(id='map', style='height:620px'), marks)
+
     rec.recommend([(rec.titles[1], 4.0)])  # torch's one-time set-up of the fold-in (over a second here), before the first person, not during
     app = FastHTML(default_hdrs=False, secret_key=secret_key or secrets.token_hex(32), session_cookie='collab_fastai_session',
-                   title='Films for you: the chapter 8 model', hdrs=[Script(src='/plotly.min.js'), Style(CSS)],
+                   title='Films for you: the chapter 8 model', hdrs=[Script(src='/plotly.min.js'), Script(src=base_src), Style(CSS)],
                    middleware=[Middleware(_LimitBody)],
                    exception_handlers={500: lambda req, exc: HTMLResponse("<!doctype html><p class='error'>Something went wrong on "
                                        "the server (it is logged there); your ratings are kept. <a href='/'>Back to the page</a></p>", status_code=500)})
 
     def page(sess, q:str='', msg:str='', status:int=200):
         rated = sessions.get(sessions.id(sess))
-        recs = rec.recommend(rated, n=n)
+        _,shown,drawn = view(tuple(rated.items()))
         hits = rec.search(q) if q.strip() else []
         search = Form(Input(name='q', value=q[:MAX_TITLE], placeholder="a title, e.g. star wars", id='q'), Button('Search', id='search'),
                       method='get', action='/')
         found = Table(*[Tr(Td(t), Td(Form(Input(type='hidden', name='title', value=t), Input(type='hidden', name='q', value=q[:MAX_TITLE]),
-                                          _rating_select(), Button('Rate'), method='post', action='/rate', cls='inline')), cls='hit')
+                                          select, Button('Rate'), method='post', action='/rate', cls='inline')), cls='hit')
                         for t in hits], id='hits') if hits else (P(f'No title matches {q[:80]!r}.', cls='note') if q.strip() else '')
-        mine = Table(Tr(Th('Your films'), Th('rating'), Th('')),
-                     *[Tr(Td(t), Td(f'{r:g}'), Td(Form(Input(type='hidden', name='title', value=t), Button('forget'), method='post',
-                                                     action='/forget', cls='inline')), cls='rated') for t,r in rated.items()],
-                     id='rated') if rated else P('You have rated no film yet: search for one above.', cls='note')
-        why = lambda b: ('like ' + ', '.join(f'{t} ({s:.2f})' for t,s in b)) if b else ''
-        table = Table(Tr(Th('Recommended'), Th('predicted'), Th('because you liked')),
-                      *[Tr(Td(r.title), Td(f'{r.predicted:.2f}'), Td(why(r.because), cls='why'), cls='rec', data_title=r.title)
-                        for r in recs.itertuples()], id='recs')
         return Title('Films for you'), Main(
             H1('Films for you, from the chapter 8 model'),
             P(f"Rate a few films; the model trained in chapter 8 of the fastai book folds you in and recommends. "
               f"Your ratings stay in this browser session, on this server only.", cls='note'),
             Div(msg, cls='error', id='error') if msg else '',
-            Div(Div(H2('Search and rate'), search, found, H2('Your ratings'), mine,
-                    Form(Button('forget all'), method='post', action='/clear') if rated else '',
-                    H2('Recommended for you'), P(recs.attrs['note'], cls='note', id='note'), table, cls='left'),
-                Div(NotStr(map_html(map_figure(base, frame, rated, recs))), cls='right'), cls='cols'))
+            Div(Div(H2('Search and rate'), search, found, shown, cls='left'), Div(drawn, cls='right'), cls='cols'))
 
     def respond(sess, q='', msg='', status=200):
         return HTMLResponse(to_xml(Html(Head(Meta(charset='utf-8'), *app.hdrs, Title('Films for you')), Body(*page(sess, q, msg)[1:]))), status_code=status)
 
     @app.get('/')
-    def index(sess, q:str=''): return respond(sess, q)
+    async def index(sess, q:str=''): return respond(sess, q)
 
     @app.post('/rate')
-    def rate(sess, title:str='', rating:str='', q:str=''):
+    async def rate(sess, title:str='', rating:str='', q:str=''):
         sid = sessions.id(sess)
         rated = sessions.get(sid)
         try:
@@ -177,25 +196,28 @@ def make_app(
         return RedirectResponse(f'/?q={quote_plus(q[:MAX_TITLE])}' if q else '/', status_code=303)
 
     @app.post('/forget')
-    def forget(sess, title:str=''):
+    async def forget(sess, title:str=''):
         sid = sessions.id(sess)
         rated = sessions.get(sid); rated.pop(title, None); sessions.put(sid, rated)
         return RedirectResponse('/', status_code=303)
 
     @app.post('/clear')
-    def clear(sess):
+    async def clear(sess):
         sessions.put(sessions.id(sess), {})
         return RedirectResponse('/', status_code=303)
 
     @app.get('/api')
-    def api(sess):
+    async def api(sess):
         rated = sessions.get(sessions.id(sess))
-        recs = rec.recommend(rated, n=n)
+        recs = view(tuple(rated.items()))[0]
         return JSONResponse(dict(ratings=rated, note=recs.attrs['note'],
                                  recommendations=[dict(title=r.title, predicted=round(r.predicted, 4), because=r.because) for r in recs.itertuples()]))
 
     @app.get('/plotly.min.js')
-    def plotly_js(): return FileResponse(PLOTLY_JS, media_type='text/javascript')
+    def plotly_js(): return FileResponse(PLOTLY_JS, media_type='text/javascript', headers={'Cache-Control': 'public, max-age=86400'})
+
+    @app.get(base_src)
+    def map_base_js(): return Response(base_js, media_type='text/javascript', headers={'Cache-Control': 'public, max-age=31536000, immutable'})
     return app
 
 # %% ../../nbs/47_app.ipynb #ap000022
