@@ -160,24 +160,29 @@ def make_app(
                    exception_handlers={500: lambda req, exc: HTMLResponse("<!doctype html><p class='error'>Something went wrong on "
                                        "the server (it is logged there); your ratings are kept. <a href='/'>Back to the page</a></p>", status_code=500)})
 
-    def page(sess, q:str='', msg:str='', status:int=200):
-        rated = sessions.get(sessions.id(sess))
-        _,shown,drawn = view(tuple(rated.items()))
+    head = html(Head(Meta(charset='utf-8'), *app.hdrs, Title('Films for you')))  # the same on every page: made once
+    intro = html(H1('Films for you, from the chapter 8 model'),
+                 P(f"Rate a few films; the model trained in chapter 8 of the fastai book folds you in and recommends. "
+                   f"Your ratings stay in this browser session, on this server only.", cls='note'))
+
+    @functools.lru_cache(maxsize=1024)
+    def found(q:str):
+        "The films the search `q` finds, each with its rating menu, as HTML: the same for everyone, made once per search"
         hits = rec.search(q) if q.strip() else []
+        return html(Table(*[Tr(Td(t), Td(Form(Input(type='hidden', name='title', value=t), Input(type='hidden', name='q', value=q[:MAX_TITLE]),
+                                                select, Button('Rate'), method='post', action='/rate', cls='inline')), cls='hit')
+                              for t in hits], id='hits') if hits else (P(f'No title matches {q[:80]!r}.', cls='note') if q.strip() else ''))
+
+    def page(sess, q:str='', msg:str=''):
+        "The page of the session `sess`: the search `q` and its films, the message `msg`, its ratings and recommendations, the map"
+        _,shown,drawn = view(tuple(sessions.get(sessions.id(sess)).items()))
         search = Form(Input(name='q', value=q[:MAX_TITLE], placeholder="a title, e.g. star wars", id='q'), Button('Search', id='search'),
                       method='get', action='/')
-        found = Table(*[Tr(Td(t), Td(Form(Input(type='hidden', name='title', value=t), Input(type='hidden', name='q', value=q[:MAX_TITLE]),
-                                          select, Button('Rate'), method='post', action='/rate', cls='inline')), cls='hit')
-                        for t in hits], id='hits') if hits else (P(f'No title matches {q[:80]!r}.', cls='note') if q.strip() else '')
-        return Title('Films for you'), Main(
-            H1('Films for you, from the chapter 8 model'),
-            P(f"Rate a few films; the model trained in chapter 8 of the fastai book folds you in and recommends. "
-              f"Your ratings stay in this browser session, on this server only.", cls='note'),
-            Div(msg, cls='error', id='error') if msg else '',
-            Div(Div(H2('Search and rate'), search, found, shown, cls='left'), Div(drawn, cls='right'), cls='cols'))
+        films = found(q) if len(q) <= MAX_TITLE else found.__wrapped__(q)  # a longer search is not kept
+        return Html(head, Body(Main(intro, Div(msg, cls='error', id='error') if msg else '',
+                                    Div(Div(H2('Search and rate'), search, films, shown, cls='left'), Div(drawn, cls='right'), cls='cols'))))
 
-    def respond(sess, q='', msg='', status=200):
-        return HTMLResponse(to_xml(Html(Head(Meta(charset='utf-8'), *app.hdrs, Title('Films for you')), Body(*page(sess, q, msg)[1:]))), status_code=status)
+    def respond(sess, q='', msg='', status=200): return HTMLResponse(to_xml(page(sess, q, msg)), status_code=status)
 
     @app.get('/')
     async def index(sess, q:str=''): return respond(sess, q)
