@@ -54,7 +54,10 @@ def map_base(frame:pd.DataFrame)->dict:
 def map_marks(frame:pd.DataFrame, rated:dict|None=None, recs:pd.DataFrame|None=None)->list:
     "The traces that mark the films of `rated` (`{title: rating}`) and of `recs` on the map, hover saying the rating or the prediction"
     at,marks = pd.Index(frame.title),[]
-    def xy(titles): i = at.get_indexer(titles); return dict(x=frame.fac0.to_numpy()[i].tolist(), y=frame.fac2.to_numpy()[i].tolist())
+    def xy(titles):
+        i = at.get_indexer(titles)
+        if (i < 0).any(): raise KeyError(f"not on the map: {', '.join(t for t,j in zip(titles, i) if j < 0)}")  # -1 would index the last film
+        return dict(x=frame.fac0.to_numpy()[i].tolist(), y=frame.fac2.to_numpy()[i].tolist())
     if rated:
         marks.append(dict(type='scatter', **xy(list(rated)), mode='markers', name='your films', hoverinfo='text',
                           hovertext=[f"{t}<br>your rating: {r:g}" for t,r in rated.items()], marker=dict(size=12, color='#1a73e8')))
