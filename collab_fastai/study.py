@@ -214,7 +214,8 @@ def _dask_records(client, fn, todo, data, numerics):
             try: yield i,json.loads(fut.result())
             except CancelledError as e:  # the data died with every worker that held it (a run killed them all): send it again
                 if attempt == 1: lost.append((i,spec))
-                else: yield i,e
+                else: yield i,RuntimeError(f"lost twice with every worker that held the study's data ({type(e).__name__}): "
+                                           "a run that kills its worker (a crash, out of memory) does this; run it alone (--jobs 1) to see why")
             except Exception as e: yield i,e
             fut.release()
         if not lost: return
